@@ -1,0 +1,336 @@
+/* recycle.h — the public interface of recycle.
+ *
+ * recycle gives C programs the memory management CPython gives Python
+ * objects: reference counting that frees an object the moment its last
+ * reference goes, a generational cycle collector for the cycles counting
+ * cannot free, and a pool allocator under both.  The contract this header
+ * implements is docs/API.md; every public name starts with rc_ / RC_.
+ *
+ * Everything here is per heap: there is no global state, and a heap is used
+ * by one thread at a time.
+ */
+#ifndef RECYCLE_H
+#define RECYCLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Version and export                                                  */
+/* ------------------------------------------------------------------ */
+
+#define RC_VERSION_MAJOR 0
+#define RC_VERSION_MINOR 1
+#define RC_VERSION_PATCH 0
+#define RC_VERSION_HEX \
+    ((RC_VERSION_MAJOR << 16) | (RC_VERSION_MINOR << 8) | RC_VERSION_PATCH)
+
+#if defined(_WIN32)
+#  define RC_API
+#elif defined(__GNUC__)
+#  define RC_API __attribute__((visibility("default")))
+#else
+#  define RC_API
+#endif
+
+/* The version of the library linked in, as RC_VERSION_HEX and as "0.1.0". */
+RC_API unsigned    rc_version(void);
+RC_API const char *rc_version_string(void);
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+/* One list gives the codes and their messages, so they cannot drift. */
+#define RC_ERRNO_MAP(X)                                                     \
+    X(NOMEM,   -1, "out of memory")                                        \
+    X(INVAL,   -2, "invalid argument")                                     \
+    X(RANGE,   -3, "generation out of range (0, 1, 2, or -1 for all)")     \
+    X(STATE,   -4, "call not valid in the current state")                  \
+    X(NOENT,   -5, "no such entry")                                        \
+    X(BUSY,    -6, "a collection is already running")                      \
+    X(MISUSE,  -7, "misuse of an object detected")
+
+enum {
+    RC_OK = 0,
+#define RC__ERRNO_ENUM(name, code, msg) RC_E##name = (code),
+    RC_ERRNO_MAP(RC__ERRNO_ENUM)
+#undef RC__ERRNO_ENUM
+};
+
+typedef struct rc_heap rc_heap;
+
+/* The code of the last failure on this heap (a negative RC_E* code), or 0.
+ * With h == NULL: the last failure of rc_heap_new in this thread. */
+RC_API int         rc_last_error(const rc_heap *h);
+/* A message for a code; never NULL ("unknown error" for unknown codes). */
+RC_API const char *rc_strerror(int code);
+
+/* ------------------------------------------------------------------ */
+/* Heaps                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Debug flags, distinct bits, as Python's gc.DEBUG_*. */
+#define RC_DEBUG_STATS         (1u << 0) /* one summary per collection   */
+#define RC_DEBUG_COLLECTABLE   (1u << 1) /* a line per collectable object */
+#define RC_DEBUG_UNCOLLECTABLE (1u << 2) /* a line per uncollectable one  */
+#define RC_DEBUG_SAVEALL       (1u << 5) /* keep garbage in the list      */
+#define RC_DEBUG_LEAK \
+    (RC_DEBUG_COLLECTABLE | RC_DEBUG_UNCOLLECTABLE | RC_DEBUG_SAVEALL)
+
+/* Scheduling policies for automatic collection (rc_config.policy). */
+enum {
+    /* Python's rules, exactly (the default): see docs/API.md. */
+    RC_POLICY_PYTHON = 0,
+    /* Python's rules with a young threshold that adapts to what young
+     * collections find: it grows (up to a quarter of the tracked heap) while
+     * they find no garbage and falls back to threshold[0] as soon as they
+     * do.  Programs that make no cycles pay almost nothing for the
+     * collector; cyclic garbage is still bounded by the live heap. */
+    RC_POLICY_ADAPTIVE = 1
+};
+
+typedef struct rc_config {
+    size_t   threshold[3]; /* 700, 10, 10 */
+    unsigned debug;        /* RC_DEBUG_* flags, 0 */
+    int      gc_enabled;   /* 1 */
+    FILE    *debug_stream; /* NULL here means stderr */
+    size_t   memory_limit; /* bytes of objects + headers, 0 = none */
+    int      policy;       /* RC_POLICY_*, RC_POLICY_PYTHON */
+    /* Testing hook: the Nth block allocation of this heap (1-based) and
+     * every one after it fails as if the system refused, 0 = never. */
+    unsigned long fail_alloc_after;
+} rc_config;
+
+RC_API void     rc_config_init(rc_config *cfg);
+/* cfg NULL = defaults; NULL on failure (see rc_last_error(NULL)). */
+RC_API rc_heap *rc_heap_new(const rc_config *cfg);
+/* Runs one last full collection, then calls `release` exactly once for every
+ * object still alive (frozen, garbage list and resurrected ones included),
+ * runs no further finalizer, and frees all memory. */
+RC_API void     rc_heap_free(rc_heap *h);
+
+/* ------------------------------------------------------------------ */
+/* Types and objects                                                   */
+/* ------------------------------------------------------------------ */
+
+typedef int (*rc_visit_fn)(void **slot, void *arg); /* non-zero stops */
+
+/* The finalizer needs its referents intact: a cycle holding such an object
+ * is not freed but moved to the garbage list (Python's tp_del). */
+#define RC_TYPE_LEGACY_FINALIZER (1u << 0)
+
+typedef struct rc_type {
+    const char *name; /* shown in stats and reports */
+    size_t      size; /* bytes of the user part */
+    /* Visit every strong reference the object holds, by the address of the
+     * slot that holds it; return what visit returns when it is non-zero.
+     * NULL = the type holds no references (atomic: never tracked). */
+    int  (*traverse)(void *obj, rc_visit_fn visit, void *arg);
+    /* Optional; runs at most once, before reclamation; may resurrect. */
+    void (*finalize)(void *obj);
+    /* Optional; frees what is not an rc object (fds, malloc'd buffers). */
+    void (*release)(void *obj);
+    unsigned    flags; /* RC_TYPE_* */
+} rc_type;
+
+/* A new object of type t: zeroed, count 1, 16-byte aligned, tracked if the
+ * type has traverse.  NULL with RC_ENOMEM or RC_EINVAL on failure.  An
+ * automatic collection may run inside this call. */
+RC_API void *rc_new(rc_heap *h, const rc_type *t);
+/* As rc_new with a user part of `size` bytes (at least t->size). */
+RC_API void *rc_new_var(rc_heap *h, const rc_type *t, size_t size);
+
+RC_API size_t         rc_refcount(const void *obj);
+RC_API const rc_type *rc_type_of(const void *obj);
+RC_API rc_heap       *rc_heap_of(const void *obj);
+/* The usable size of the object's user part (at least what was asked). */
+RC_API size_t         rc_size_of(const void *obj);
+
+/* Tracking, like Python's gc.is_tracked and the C API's GC_Track/UnTrack.
+ * rc_track of an atomic object does nothing; rc_untrack is harmless on an
+ * untracked object.  An untracked container is invisible to collections and
+ * walks, yet still drops its references when freed. */
+RC_API void rc_track(void *obj);
+RC_API void rc_untrack(void *obj);
+RC_API int  rc_is_tracked(const void *obj);
+RC_API int  rc_is_finalized(const void *obj);
+
+/* --- the object header (private; shown only for the inline paths) --- */
+typedef struct rc__head {
+    uint32_t  refcnt; /* strong references */
+    uint32_t  gc;     /* collector's word: see src/gc.c */
+    uintptr_t tf;     /* const rc_type * | flag bits */
+} rc__head;
+#define RC__HEAD(obj) ((rc__head *)(obj) - 1)
+
+RC_API void rc__dealloc(void *obj);        /* the count reached zero */
+RC_API void rc__incref_checked(void *obj); /* debug builds */
+RC_API void rc__decref_checked(void *obj); /* debug builds */
+
+#if defined(RC_DEBUG) && RC_DEBUG
+static inline void rc_incref(void *obj) { rc__incref_checked(obj); }
+static inline void rc_decref(void *obj) { rc__decref_checked(obj); }
+#else
+/* One add; one subtract and a well-predicted branch. */
+static inline void rc_incref(void *obj) { RC__HEAD(obj)->refcnt++; }
+static inline void rc_decref(void *obj)
+{
+    if (--RC__HEAD(obj)->refcnt == 0)
+        rc__dealloc(obj);
+}
+#endif
+static inline void rc_xincref(void *obj) { if (obj) rc_incref(obj); }
+static inline void rc_xdecref(void *obj) { if (obj) rc_decref(obj); }
+
+/* Store a new reference in *slot and drop the old one, in the order that
+ * keeps the slot valid if dropping the old value runs a finalizer. */
+static inline void rc_setref(void **slot, void *value)
+{
+    void *old = *slot;
+    rc_xincref(value);
+    *slot = value;
+    rc_xdecref(old);
+}
+/* Drop the reference in *slot and set it to NULL. */
+static inline void rc_clearref(void **slot) { rc_setref(slot, NULL); }
+
+/* ------------------------------------------------------------------ */
+/* Weak references                                                     */
+/* ------------------------------------------------------------------ */
+
+/* A weak reference is itself an rc object (atomic): rc_decref it when done. */
+typedef struct rc_weakref rc_weakref;
+typedef void (*rc_weakref_cb)(rc_weakref *ref, void *data);
+
+/* A weak reference to obj (any rc object); NULL + error on failure.  The
+ * callback (may be NULL) runs once, when obj dies, while the weak reference
+ * is itself alive; it is never called for a weak reference that dies in the
+ * same garbage as its referent. */
+RC_API rc_weakref *rc_weakref_new(void *obj, rc_weakref_cb callback, void *data);
+/* A new reference to the referent, or NULL once it is gone. */
+RC_API void       *rc_weakref_get(rc_weakref *ref);
+/* How many weak references point at obj now (Python's getweakrefcount). */
+RC_API size_t      rc_weakref_count(const void *obj);
+
+/* ------------------------------------------------------------------ */
+/* The collector — Python's gc module                                  */
+/* ------------------------------------------------------------------ */
+
+RC_API int  rc_gc_enable(rc_heap *h);   /* returns the previous state */
+RC_API int  rc_gc_disable(rc_heap *h);  /* returns the previous state */
+RC_API int  rc_gc_isenabled(const rc_heap *h);
+RC_API int  rc_gc_pause(rc_heap *h);    /* nests; returns the new depth */
+RC_API int  rc_gc_resume(rc_heap *h);   /* returns the new depth; -1 unpaused */
+
+/* Collect generation 0..2 (and all younger).  Returns the unreachable
+ * objects found (collected + uncollectable), 0 if a collection is already
+ * running, -1 with RC_ERANGE for a bad generation. */
+RC_API long rc_gc_collect(rc_heap *h, int generation);
+/* Runs the collection automatic scheduling would run now, or none (0). */
+RC_API long rc_gc_collect_if_due(rc_heap *h);
+/* Also collect when ms milliseconds passed since the last collection,
+ * checked at allocation; 0 = off. */
+RC_API int  rc_gc_set_interval(rc_heap *h, unsigned long ms);
+
+RC_API void rc_gc_get_threshold(const rc_heap *h, size_t out[3]);
+RC_API void rc_gc_set_threshold(rc_heap *h, size_t t0, size_t t1, size_t t2);
+RC_API void rc_gc_get_count(const rc_heap *h, size_t out[3]);
+
+RC_API void     rc_gc_set_debug(rc_heap *h, unsigned flags);
+RC_API unsigned rc_gc_get_debug(const rc_heap *h);
+/* Where debug output goes (NULL = stderr). */
+RC_API void     rc_gc_set_debug_stream(rc_heap *h, FILE *stream);
+
+typedef struct rc_gen_stats {
+    uint64_t collections;     /* collections of this generation */
+    uint64_t collected;       /* objects they freed */
+    uint64_t uncollectable;   /* objects they found but could not free */
+    uint64_t pause_ns_total;  /* time they took */
+    uint64_t pause_ns_max;
+    uint64_t bytes_reclaimed; /* bytes of objects they freed */
+    uint64_t tracked;         /* objects in this generation now */
+} rc_gen_stats;
+RC_API void rc_gc_get_stats(const rc_heap *h, rc_gen_stats out[3]);
+
+/* The garbage list (Python's gc.garbage); it holds a reference to each. */
+RC_API size_t rc_gc_garbage_count(const rc_heap *h);
+RC_API void  *rc_gc_garbage_get(const rc_heap *h, size_t i); /* borrowed */
+RC_API void   rc_gc_garbage_clear(rc_heap *h);
+
+/* Callbacks at the start and stop of every collection (gc.callbacks). */
+enum { RC_GC_START = 0, RC_GC_STOP = 1 };
+typedef struct rc_gc_info {
+    int      generation;
+    uint64_t collected;     /* 0 at start */
+    uint64_t uncollectable; /* 0 at start */
+    uint64_t duration_ns;   /* 0 at start */
+} rc_gc_info;
+typedef void (*rc_gc_callback_fn)(rc_heap *h, int phase,
+                                  const rc_gc_info *info, void *data);
+RC_API int rc_gc_callback_add(rc_heap *h, rc_gc_callback_fn fn, void *data);
+RC_API int rc_gc_callback_remove(rc_heap *h, rc_gc_callback_fn fn, void *data);
+
+/* Walks.  Each returns 0 after a complete walk, the walk function's
+ * non-zero value if it stopped the walk, or -1 with an error. */
+typedef int (*rc_walk_fn)(void *obj, void *arg);
+/* Tracked objects of a generation (-1 = all), frozen ones excepted. */
+RC_API int rc_gc_get_objects(rc_heap *h, int generation, rc_walk_fn fn, void *arg);
+/* Tracked objects that refer to obj, each once. */
+RC_API int rc_gc_get_referrers(rc_heap *h, const void *obj, rc_walk_fn fn, void *arg);
+/* Every non-NULL slot obj's traverse visits. */
+RC_API int rc_gc_get_referents(const void *obj, rc_walk_fn fn, void *arg);
+
+/* Freezing (gc.freeze): frozen objects are ignored by every collection and
+ * walk until unfrozen; unfreezing puts them in the oldest generation. */
+RC_API void   rc_gc_freeze(rc_heap *h);
+RC_API void   rc_gc_unfreeze(rc_heap *h);
+RC_API size_t rc_gc_get_freeze_count(const rc_heap *h);
+
+/* ------------------------------------------------------------------ */
+/* Consistency                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Verifies the heap's internal invariants (generation membership and
+ * counts, the tracked array, counts never below the references the heap
+ * can see, no reference into another heap).  Returns 0 if all hold, -1
+ * otherwise, describing each violation on `out` (NULL = silent).  Walks the
+ * whole heap: for tests and debugging. */
+RC_API int rc_heap_check(const rc_heap *h, FILE *out);
+
+/* ------------------------------------------------------------------ */
+/* Memory statistics (the pool allocator)                              */
+/* ------------------------------------------------------------------ */
+
+#define RC_MEM_CLASSES 48 /* at most this many size classes are reported */
+
+typedef struct rc_memory_stats {
+    size_t bytes_in_use;    /* bytes of live blocks: objects + headers      */
+    size_t bytes_from_os;   /* bytes the heap holds mapped from the system  */
+    size_t arenas_in_use;   /* arenas (segments) held                       */
+    size_t pools_in_use;    /* pools (pages) holding at least one block     */
+    size_t large_objects;   /* objects too large for a size class           */
+    size_t large_bytes;     /* bytes those occupy                           */
+    /* 1 - bytes_in_use / bytes_from_os: the share of held memory that no
+     * live object uses (0 = none wasted). */
+    double fragmentation;
+    size_t nclasses;        /* entries used in classes[]                    */
+    struct {
+        size_t block_size;    /* bytes per block, header included          */
+        size_t blocks_in_use;
+        size_t blocks_free;   /* free blocks in pools of this class        */
+    } classes[RC_MEM_CLASSES];
+} rc_memory_stats;
+
+/* Fills *out; 0, or -1 with RC_EINVAL for NULL arguments. */
+RC_API int rc_heap_memory_stats(const rc_heap *h, rc_memory_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RECYCLE_H */

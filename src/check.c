@@ -1,0 +1,99 @@
+/* check.c — rc_heap_check: verifies the heap's internal invariants, for
+ * tests, fuzzers and debugging.  Costs a walk of every tracked object and
+ * every reference they hold; never call it on a hot path.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+
+typedef struct check_ctx {
+    const rc_heap *h;
+    int            bad;
+    FILE          *out;
+} check_ctx;
+
+static void complain(check_ctx *c, const char *what, const void *obj)
+{
+    if (c->out) {
+        char desc[256] = "";
+        if (obj) rc__describe(RC__HEAD(obj), desc, sizeof desc);
+        fprintf(c->out, "rc_heap_check: %s %s\n", what, desc);
+    }
+    c->bad++;
+}
+
+/* Each tracked object's count must cover the references other tracked
+ * objects hold to it: gc_refs >= 0 for the whole heap at once. */
+static int visit_count_refs(void **slot, void *arg)
+{
+    check_ctx *c = arg;
+    void *p = *slot;
+    if (!p) return 0;
+    rc__head *hd = RC__HEAD(p);
+    if (rc_heap_of(p) != c->h) {
+        complain(c, "reference to an object of another heap:", p);
+        return 0;
+    }
+    if (hd->refcnt == 0) complain(c, "reference to a freed object:", p);
+    return 0;
+}
+
+typedef struct refs_ctx {
+    const rc_heap *h;
+    uint32_t      *internal; /* per index: references from tracked objects */
+} refs_ctx;
+
+static int visit_tally(void **slot, void *arg)
+{
+    refs_ctx *r = arg;
+    void *p = *slot;
+    if (!p) return 0;
+    uint32_t i = RC__HEAD(p)->gc;
+    if (i != RC__UNTRACKED && i < r->h->len && r->h->objs[i] == p) r->internal[i]++;
+    return 0;
+}
+
+int rc_heap_check(const rc_heap *h, FILE *out)
+{
+    if (!h) return -1;
+    check_ctx c = {h, 0, out};
+    if (h->collecting) return 0; /* the arrays are in flux: nothing to say */
+    if (h->band[0] != 0) complain(&c, "frozen band does not start at 0", NULL);
+    for (int b = 1; b < RC__NBANDS; b++)
+        if (h->band[b] < h->band[b - 1] || h->band[b] > h->len)
+            complain(&c, "bands out of order", NULL);
+    if (h->len > h->cap) complain(&c, "length past capacity", NULL);
+    size_t live[RC__NBANDS] = {0};
+    for (uint32_t i = 0; i < h->len; i++) {
+        void *o = h->objs[i];
+        if (!o) continue;
+        rc__head *hd = RC__HEAD(o);
+        live[rc__band_of(h, i)]++;
+        if (hd->gc != i) complain(&c, "tracked object's index is wrong:", o);
+        if (rc__has(hd, RC__F_COLLECTING)) complain(&c, "COLLECTING outside a collection:", o);
+        if (!rc__is_container(rc__type(hd))) complain(&c, "atomic object tracked:", o);
+        if (hd->refcnt == 0) complain(&c, "tracked object with count 0:", o);
+        if (rc_heap_of(o) != h) complain(&c, "object of another heap tracked:", o);
+        rc__type(hd)->traverse(o, visit_count_refs, &c);
+    }
+    for (int b = 0; b < RC__NBANDS; b++)
+        if (live[b] != h->live[b]) complain(&c, "band live count is wrong", NULL);
+    for (size_t i = 0; i < h->garbage.len; i++)
+        if (RC__HEAD(h->garbage.v[i])->refcnt == 0)
+            complain(&c, "garbage list holds a freed object", NULL);
+
+    refs_ctx r = {h, calloc(h->len ? h->len : 1, sizeof(uint32_t))};
+    if (r.internal) {
+        for (uint32_t i = 0; i < h->len; i++) {
+            void *o = h->objs[i];
+            if (o) rc__type(RC__HEAD(o))->traverse(o, visit_tally, &r);
+        }
+        for (uint32_t i = 0; i < h->len; i++) {
+            void *o = h->objs[i];
+            if (o && r.internal[i] > RC__HEAD(o)->refcnt)
+                complain(&c, "count below the references the heap holds:", o);
+        }
+        free(r.internal);
+    }
+    return c.bad ? -1 : 0;
+}

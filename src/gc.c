@@ -1,0 +1,636 @@
+/* gc.c — the cycle collector: the tracked-object array and its generations,
+ * one collection from start to end, automatic scheduling, and the explicit
+ * collection entry points.
+ *
+ * Start reading at collect_main(), the collection itself.
+ *
+ * ==== What the collector is for ====
+ *
+ * Reference counting frees an object as soon as nothing refers to it, but a
+ * group of objects that refer to each other (a cycle) keeps every count above
+ * zero after the program lets go of the group.  The collector finds such
+ * groups the way CPython does: it registers no roots.  For the set of objects
+ * it examines it computes, per object, its count minus the references coming
+ * from inside the set (gc_refs).  An object with gc_refs > 0 is referred to
+ * from outside the set — by the C program, or by an object not examined — so
+ * it and everything it reaches is alive.  What no such object reaches is
+ * garbage.
+ *
+ * ==== Where tracked objects live ====
+ *
+ * heap->objs is one array of every tracked object, in bands oldest first
+ * (see internal.h):
+ *
+ *     [ frozen | gen2 old | gen2 pending | gen1 | gen0 ]
+ *
+ * A new container is appended (gen0).  Generation g is collected together
+ * with every younger one, so the examined set is always a suffix of the
+ * array, objs[s .. len).  Survivors stay where they are and simply become
+ * part of the next band: promotion moves a boundary, not an object.  An
+ * object that dies or is untracked leaves NULL (a tombstone) in its slot;
+ * tombstones are swept by every collection of their band and, between
+ * collections, by compact() when they pile up.  The array costs 8 bytes per
+ * tracked object; a tracked object's whole overhead is that plus the 16-byte
+ * header: 24 bytes (CPython: 32).  Walking an array instead of a linked list
+ * lets the loops below prefetch the next objects' headers.
+ *
+ * ==== The header's gc word ====
+ *
+ *   - outside a collection, for a tracked object: its index in objs
+ *     (invariant: objs[hd->gc] == obj); RC__UNTRACKED otherwise;
+ *   - during update_refs .. find_roots: gc_refs, for the objects of the
+ *     examined set, which carry RC__F_COLLECTING (and only for them);
+ *   - from find_roots on: the index again, for every object.
+ *
+ * RC__F_COLLECTING marks "in the examined set and not yet known reachable".
+ * No user code but traverse runs while gc holds gc_refs, and traverse must
+ * not change anything.
+ *
+ * ==== A collection, step by step (collect_main) ====
+ *
+ *  1. update_refs: sweep tombstones out of objs[s..e), set gc = refcnt and
+ *     mark each object COLLECTING.
+ *  2. subtract_refs: for every reference from a COLLECTING object to a
+ *     COLLECTING object, gc-- on the target.  Now gc_refs counts references
+ *     from outside the set.
+ *  3. find_roots + propagate: objects with gc_refs > 0 are swapped to the
+ *     front of the range; then everything they reach is swapped in behind
+ *     them, using the front of the range itself as the work queue (no extra
+ *     memory, so a collection cannot fail for lack of it).  Becoming
+ *     reachable clears COLLECTING.  objs[s..r) is now reachable, objs[r..e)
+ *     unreachable, and every gc word is an index again.
+ *  4. Legacy finalizers: unreachable objects whose type has
+ *     RC_TYPE_LEGACY_FINALIZER, and all they reach, are moved out of the
+ *     garbage (same propagate step) and will survive; the legacy ones are
+ *     appended to the garbage list, all of them count as uncollectable.
+ *  5. Weak references to the garbage are cleared, before any finalizer
+ *     runs; callbacks run for the weak references that are themselves
+ *     alive (weakref.c).
+ *  6. Finalizers run, once per object (RC__F_FINALIZED).  They may create,
+ *     drop, resurrect and collect (a nested rc_gc_collect returns 0).  Any
+ *     object they free leaves a tombstone.
+ *  7. Resurrection check: steps 1–3 again on what is left of the garbage;
+ *     objects now referred to from outside it survive with all they reach.
+ *  8. Weak references created by finalizers to what is still garbage are
+ *     cleared (step 5 again).
+ *  9. delete_garbage: each remaining object is cleared — the library drops
+ *     its references — which frees the whole group by counting.  Under
+ *     RC_DEBUG_SAVEALL the objects go to the garbage list instead.
+ * 10. The examined range is compacted: survivors become the next band;
+ *     objects created during the collection (appended behind e) become the
+ *     new gen0 and wait for the next collection.
+ *
+ * A collection is never nested: heap->collecting is set for its whole
+ * duration, callbacks included, and rc_gc_collect returns 0 meanwhile.
+ * Steps 1–3 touch each examined object a constant number of times and read
+ * (never write) the headers of older objects they refer to.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+
+/* ------------------------------------------------------------------ */
+/* The tracked-object array                                            */
+/* ------------------------------------------------------------------ */
+
+static inline rc__head *hd_at(const rc_heap *h, uint32_t i)
+{
+    return RC__HEAD(h->objs[i]);
+}
+
+static inline void prefetch(const void *p)
+{
+    __builtin_prefetch(RC__HEAD(p), 1, 3);
+}
+
+int rc__band_of(const rc_heap *h, uint32_t i)
+{
+    int b = RC__GEN0;
+    while (b > 0 && i < h->band[b]) b--;
+    return b;
+}
+
+static size_t tracked_total(const rc_heap *h)
+{
+    size_t n = 0;
+    for (int b = 0; b < RC__NBANDS; b++) n += h->live[b];
+    return n;
+}
+
+int rc__reserve_track(rc_heap *h, size_t n)
+{
+    if ((size_t)h->cap - h->len >= n) return 0;
+    size_t want = (size_t)h->len + n;
+    size_t cap = h->cap ? (size_t)h->cap + h->cap / 2 : 256;
+    if (cap < want) cap = want;
+    if (cap >= RC__UNTRACKED) cap = RC__UNTRACKED - 1;
+    if (cap < want) return RC_ENOMEM;
+    void **nv = realloc(h->objs, cap * sizeof *nv);
+    if (!nv) return RC_ENOMEM;
+    h->objs = nv;
+    h->cap = (uint32_t)cap;
+    return 0;
+}
+
+int rc__track(rc_heap *h, rc__head *hd)
+{
+    if (rc__reserve_track(h, 1) != 0) return RC_ENOMEM;
+    hd->gc = h->len;
+    h->objs[h->len++] = rc__obj_of(hd);
+    h->live[RC__GEN0]++;
+    return 0;
+}
+
+/* Slides the live entries of bands `from`..gen0 down over the tombstones,
+ * keeping their order and the band boundaries.  Not during a collection. */
+static void compact(rc_heap *h, int from)
+{
+    uint32_t w = h->band[from];
+    for (int b = from; b < RC__NBANDS; b++) {
+        uint32_t lo = h->band[b];
+        uint32_t hi = b + 1 < RC__NBANDS ? h->band[b + 1] : h->len;
+        h->band[b] = w;
+        for (uint32_t i = lo; i < hi; i++) {
+            void *o = h->objs[i];
+            if (!o) continue;
+            h->objs[w] = o;
+            RC__HEAD(o)->gc = w;
+            w++;
+        }
+    }
+    h->len = w;
+    h->compact_due = false;
+}
+
+/* Sweeps tombstones once they outnumber what they cost to sweep: gen0 on its
+ * own when its band is mostly holes, everything when a third of the array
+ * is.  Each sweep is paid for by the frees that made the holes. */
+static void maybe_compact(rc_heap *h)
+{
+    uint32_t young = h->len - h->band[RC__GEN0];
+    if (young > 2 * h->live[RC__GEN0] + 1024) compact(h, RC__GEN0);
+    /* The frozen band is never swept: its memory stays untouched. */
+    size_t live = tracked_total(h) - h->live[RC__FROZEN];
+    if (h->len - h->band[RC__OLD] - live > live / 2 + 4096) compact(h, RC__OLD);
+}
+
+void rc__untrack(rc_heap *h, rc__head *hd)
+{
+    if (rc__has(hd, RC__F_COLLECTING)) {
+        /* In the set being collected (after find_roots, so gc is an
+         * index): leave the set.  Band counts are rebuilt at the end. */
+        rc__clr(hd, RC__F_COLLECTING);
+        h->objs[hd->gc] = NULL;
+        hd->gc = RC__UNTRACKED;
+        return;
+    }
+    uint32_t i = hd->gc;
+    if (i == RC__UNTRACKED) return;
+    h->objs[i] = NULL;
+    hd->gc = RC__UNTRACKED;
+    if (h->collecting) {
+        if (i < h->coll_start) h->live[rc__band_of(h, i)]--;
+        h->compact_due = true;
+        return;
+    }
+    int b = rc__band_of(h, i);
+    h->live[b]--;
+    if (b == RC__GEN0 && i + 1 == h->len) {
+        /* The common case: the newest object dies first. */
+        do h->len--;
+        while (h->len > h->band[RC__GEN0] && !h->objs[h->len - 1]);
+        return;
+    }
+    maybe_compact(h);
+}
+
+/* ------------------------------------------------------------------ */
+/* Steps 1–3: which objects of a range are referred to from outside it  */
+/* ------------------------------------------------------------------ */
+
+static inline void swap_slots(rc_heap *h, uint32_t i, uint32_t j)
+{
+    void *a = h->objs[i], *b = h->objs[j];
+    h->objs[i] = b;
+    h->objs[j] = a;
+    RC__HEAD(a)->gc = j;
+    RC__HEAD(b)->gc = i;
+}
+
+/* Step 1.  Sweeps the tombstones out of objs[lo..hi) (the freed slots at
+ * the end become NULL), copies each count into gc and marks the object
+ * COLLECTING.  Returns the new end of the range. */
+static uint32_t update_refs(rc_heap *h, uint32_t lo, uint32_t hi)
+{
+    uint32_t w = lo;
+    for (uint32_t i = lo; i < hi; i++) {
+        void *o = h->objs[i];
+        if (!o) continue;
+        if (i + 8 < hi && h->objs[i + 8]) prefetch(h->objs[i + 8]);
+        rc__head *hd = RC__HEAD(o);
+        hd->gc = hd->refcnt;
+        rc__set(hd, RC__F_COLLECTING);
+        h->objs[w++] = o;
+    }
+    for (uint32_t i = w; i < hi; i++) h->objs[i] = NULL;
+    return w;
+}
+
+static int visit_decref(void **slot, void *arg)
+{
+    (void)arg;
+    void *c = *slot;
+    if (c) {
+        rc__head *hd = RC__HEAD(c);
+        /* Invariant: gc_refs never goes below zero, because every reference
+         * a traverse reports is counted in refcnt.  A traverse reporting a
+         * reference the object does not own breaks it (debug builds say so
+         * in rc_heap_check). */
+        if (rc__has(hd, RC__F_COLLECTING) && hd->gc > 0) hd->gc--;
+    }
+    return 0;
+}
+
+/* Step 2. */
+static void subtract_refs(rc_heap *h, uint32_t lo, uint32_t hi)
+{
+    for (uint32_t i = lo; i < hi; i++) {
+        if (i + 4 < hi) prefetch(h->objs[i + 4]);
+        void *o = h->objs[i];
+        const rc_type *t = rc__type(RC__HEAD(o));
+        t->traverse(o, visit_decref, NULL);
+    }
+}
+
+/* Step 3a.  Restores every gc word to an index and swaps the objects with
+ * gc_refs > 0 to the front, clearing their COLLECTING mark.  Returns the end
+ * of the roots.  `is_root` decides instead when given (legacy step). */
+static uint32_t find_roots(rc_heap *h, uint32_t lo, uint32_t hi,
+                           bool (*is_root)(rc__head *hd))
+{
+    uint32_t r = lo;
+    for (uint32_t i = lo; i < hi; i++) {
+        rc__head *hd = hd_at(h, i);
+        bool root = is_root ? is_root(hd) : hd->gc > 0;
+        hd->gc = i; /* objs[r..i) already hold indices: swapping is safe */
+        if (root) {
+            rc__clr(hd, RC__F_COLLECTING);
+            if (i != r) swap_slots(h, i, r);
+            r++;
+        }
+    }
+    return r;
+}
+
+typedef struct reach_ctx {
+    rc_heap *h;
+    uint32_t r; /* end of the reachable prefix */
+} reach_ctx;
+
+static int visit_reach(void **slot, void *arg)
+{
+    void *c = *slot;
+    if (!c) return 0;
+    rc__head *hd = RC__HEAD(c);
+    if (rc__has(hd, RC__F_COLLECTING)) {
+        reach_ctx *ctx = arg;
+        rc__clr(hd, RC__F_COLLECTING);
+        if (hd->gc != ctx->r) swap_slots(ctx->h, hd->gc, ctx->r);
+        ctx->r++;
+    }
+    return 0;
+}
+
+/* Step 3b.  objs[lo..r) are known reachable; everything they reach that is
+ * still COLLECTING joins them, breadth first, the prefix being the queue.
+ * Returns the end of the reachable prefix. */
+static uint32_t propagate(rc_heap *h, uint32_t lo, uint32_t r)
+{
+    reach_ctx ctx = {h, r};
+    for (uint32_t q = lo; q < ctx.r; q++) {
+        if (q + 2 < ctx.r) prefetch(h->objs[q + 2]);
+        void *o = h->objs[q];
+        rc__type(RC__HEAD(o))->traverse(o, visit_reach, &ctx);
+    }
+    return ctx.r;
+}
+
+/* Steps 1–3 on objs[lo..*hi): afterwards objs[lo..ret) are referred to
+ * from outside the range or reachable from such, objs[ret..*hi) are not and
+ * still carry COLLECTING. */
+static uint32_t split_reachable(rc_heap *h, uint32_t lo, uint32_t *hi)
+{
+    *hi = update_refs(h, lo, *hi);
+    subtract_refs(h, lo, *hi);
+    uint32_t r = find_roots(h, lo, *hi, NULL);
+    return propagate(h, lo, r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Steps 4–9                                                           */
+/* ------------------------------------------------------------------ */
+
+static bool has_legacy_finalizer(rc__head *hd)
+{
+    return (rc__type(hd)->flags & RC_TYPE_LEGACY_FINALIZER) != 0;
+}
+
+static void debug_object(rc_heap *h, const char *what, void *o)
+{
+    char desc[256];
+    rc__describe(RC__HEAD(o), desc, sizeof desc);
+    fprintf(h->debug_stream ? h->debug_stream : stderr, "gc: %s %s\n", what, desc);
+}
+
+/* Step 6.  The garbage may shrink as finalizers free things (tombstones). */
+static void finalize_garbage(rc_heap *h, uint32_t lo, uint32_t hi)
+{
+    for (uint32_t i = lo; i < hi; i++) {
+        void *o = h->objs[i];
+        if (!o) continue;
+        rc__head *hd = RC__HEAD(o);
+        const rc_type *t = rc__type(hd);
+        if (!t->finalize || rc__has(hd, RC__F_FINALIZED)) continue;
+        rc__set(hd, RC__F_FINALIZED);
+        rc_incref(o);
+        t->finalize(o);
+        rc_decref(o);
+    }
+}
+
+/* Step 9. */
+static void delete_garbage(rc_heap *h, uint32_t lo, uint32_t hi)
+{
+    bool saveall = (h->debug & RC_DEBUG_SAVEALL) != 0;
+    for (uint32_t i = lo; i < hi; i++) {
+        void *o = h->objs[i];
+        if (!o) continue;
+        rc__head *hd = RC__HEAD(o);
+        if (saveall) {
+            if (rc__vec_push(&h->garbage, o) == 0) rc_incref(o);
+            rc__clr(hd, RC__F_COLLECTING);
+            continue;
+        }
+        /* Hold it while its references go, so that it is freed by the
+         * decref below or, if other garbage still refers to it, when that
+         * garbage is cleared. */
+        rc_incref(o);
+        rc__drop_refs(hd);
+        rc_decref(o);
+    }
+}
+
+/* Appends the legacy-finalizer objects of objs[lo..hi) (all of them under
+ * SAVEALL) to the garbage list, which keeps a reference to each. */
+static void save_uncollectable(rc_heap *h, uint32_t lo, uint32_t hi)
+{
+    bool saveall = (h->debug & RC_DEBUG_SAVEALL) != 0;
+    for (uint32_t i = lo; i < hi; i++) {
+        void *o = h->objs[i];
+        if (!o) continue;
+        if (h->debug & RC_DEBUG_UNCOLLECTABLE) debug_object(h, "uncollectable", o);
+        if ((saveall || has_legacy_finalizer(RC__HEAD(o))) &&
+            rc__vec_push(&h->garbage, o) == 0)
+            rc_incref(o);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* One collection                                                      */
+/* ------------------------------------------------------------------ */
+
+typedef struct gc_result {
+    uint64_t collected, uncollectable;
+} gc_result;
+
+static uint32_t gen_start(const rc_heap *h, int generation)
+{
+    return h->band[generation == 0 ? RC__GEN0 : generation == 1 ? RC__GEN1 : RC__OLD];
+}
+
+/* Step 10.  objs[s..e) holds the survivors (in any order, with holes) and
+ * objs[e..len) the objects tracked during the collection.  Survivors become
+ * the band after `generation`, the newcomers the new gen0. */
+static void close_collection(rc_heap *h, int generation, uint32_t s, uint32_t e)
+{
+    uint32_t w = s;
+    for (uint32_t i = s; i < e; i++) {
+        void *o = h->objs[i];
+        if (!o) continue;
+        rc__clr(RC__HEAD(o), RC__F_COLLECTING);
+        RC__HEAD(o)->gc = w;
+        h->objs[w++] = o;
+    }
+    uint32_t survivors = w - s, old_end = w;
+    for (uint32_t i = e; i < h->len; i++) {
+        void *o = h->objs[i];
+        if (!o) continue;
+        RC__HEAD(o)->gc = w;
+        h->objs[w++] = o;
+    }
+    h->len = w;
+    switch (generation) {
+    case 0:
+        h->live[RC__GEN1] += survivors;
+        break;
+    case 1:
+        h->live[RC__PENDING] += survivors;
+        h->live[RC__GEN1] = 0;
+        h->band[RC__GEN1] = old_end;
+        break;
+    default:
+        h->live[RC__OLD] = survivors;
+        h->live[RC__PENDING] = h->live[RC__GEN1] = 0;
+        h->band[RC__PENDING] = h->band[RC__GEN1] = old_end;
+        break;
+    }
+    h->band[RC__GEN0] = old_end;
+    h->live[RC__GEN0] = w - old_end;
+}
+
+/* The main function — read this first.  Collects `generation` and every
+ * younger one; the caller has set h->collecting. */
+static gc_result collect_main(rc_heap *h, int generation)
+{
+    gc_result res = {0, 0};
+    uint32_t s = gen_start(h, generation);
+    uint32_t e = h->len;
+    h->coll_start = s;
+
+    /* Steps 1–3: objs[s..r) reachable, objs[r..e) unreachable. */
+    uint32_t r = split_reachable(h, s, &e);
+    h->len = e; /* update_refs swept the holes; nothing was appended */
+
+    /* Step 4: the legacy finalizers' part of the garbage: objs[r..r2). */
+    uint32_t r2 = r;
+    for (uint32_t i = r; i < e; i++) {
+        if (has_legacy_finalizer(hd_at(h, i))) {
+            r2 = find_roots(h, r, e, has_legacy_finalizer);
+            r2 = propagate(h, r, r2);
+            break;
+        }
+    }
+    res.uncollectable = r2 - r;
+
+    /* Steps 5–6 (user code from here on). */
+    rc__wr_handle_garbage(h, r2, e);
+    finalize_garbage(h, r2, e);
+
+    /* Step 7: what finalizers resurrected, objs[r2..r3), survives. */
+    uint32_t e3 = e;
+    uint32_t r3 = split_reachable(h, r2, &e3);
+
+    /* Steps 8–9 on the final garbage, objs[r3..e3). */
+    for (uint32_t i = r3; i < e3; i++) {
+        res.collected++;
+        if (h->debug & RC_DEBUG_COLLECTABLE) debug_object(h, "collectable", h->objs[i]);
+    }
+    rc__wr_handle_garbage(h, r3, e3);
+    delete_garbage(h, r3, e3);
+    save_uncollectable(h, r, r2);
+
+    /* Step 10. */
+    close_collection(h, generation, s, e);
+    return res;
+}
+
+static void invoke_callbacks(rc_heap *h, int phase, const rc_gc_info *info)
+{
+    if (h->ncbs == 0) return;
+    /* Call a copy: callbacks may add and remove callbacks. */
+    rc__callback local[16];
+    size_t n = h->ncbs;
+    rc__callback *cbs = n <= 16 ? local : malloc(n * sizeof *cbs);
+    if (!cbs) { /* no copy: walk the live list, bounds-checked each step */
+        for (size_t i = 0; i < h->ncbs; i++) h->cbs[i].fn(h, phase, info, h->cbs[i].data);
+        return;
+    }
+    memcpy(cbs, h->cbs, n * sizeof *cbs);
+    for (size_t i = 0; i < n; i++) cbs[i].fn(h, phase, info, cbs[i].data);
+    if (cbs != local) free(cbs);
+}
+
+static void debug_stats_start(rc_heap *h, int generation)
+{
+    FILE *f = h->debug_stream ? h->debug_stream : stderr;
+    fprintf(f, "gc: collecting generation %d...\n", generation);
+    fprintf(f, "gc: objects in each generation: %zu %zu %zu\n", h->live[RC__GEN0],
+            h->live[RC__GEN1], h->live[RC__OLD] + h->live[RC__PENDING]);
+    fprintf(f, "gc: objects in permanent generation: %zu\n", h->live[RC__FROZEN]);
+}
+
+/* The adaptive policy: young collections that find nothing make the next
+ * one wait twice as long, up to the size of the tracked heap (so cyclic
+ * garbage can at most double it); one that finds garbage resets the wait. */
+static void adapt(rc_heap *h, uint64_t found)
+{
+    if (h->policy != RC_POLICY_ADAPTIVE) return;
+    size_t base = h->threshold[0];
+    if (found > 0) {
+        h->young_threshold = base;
+        return;
+    }
+    size_t cap = tracked_total(h);
+    if (cap < base) cap = base;
+    size_t next = h->young_threshold * 2;
+    h->young_threshold = next < cap ? next : cap;
+}
+
+long rc__collect(rc_heap *h, int generation, bool automatic)
+{
+    if (h->collecting) return 0;
+    h->collecting = true;
+    rc_gc_info info = {generation, 0, 0, 0};
+    invoke_callbacks(h, RC_GC_START, &info);
+
+    if (generation + 1 < 3) h->count[generation + 1]++;
+    for (int g = 0; g <= generation; g++) h->count[g] = 0;
+    if (h->debug & RC_DEBUG_STATS) debug_stats_start(h, generation);
+
+    uint64_t t0 = rc__now_ns();
+    uint64_t freed0 = h->freed_bytes;
+    gc_result res = collect_main(h, generation);
+    uint64_t t1 = rc__now_ns();
+    uint64_t pause = t1 - t0;
+
+    rc_gen_stats *st = &h->stats[generation];
+    st->collections++;
+    st->collected += res.collected;
+    st->uncollectable += res.uncollectable;
+    st->pause_ns_total += pause;
+    if (pause > st->pause_ns_max) st->pause_ns_max = pause;
+    st->bytes_reclaimed += h->freed_bytes - freed0;
+    if (h->debug & RC_DEBUG_STATS)
+        fprintf(h->debug_stream ? h->debug_stream : stderr,
+                "gc: done, %llu unreachable, %llu uncollectable, %.6fs elapsed\n",
+                (unsigned long long)(res.collected + res.uncollectable),
+                (unsigned long long)res.uncollectable, (double)pause / 1e9);
+
+    info.collected = res.collected;
+    info.uncollectable = res.uncollectable;
+    info.duration_ns = pause;
+    invoke_callbacks(h, RC_GC_STOP, &info);
+    h->collecting = false;
+    h->last_collect_ns = t1;
+    if (automatic) adapt(h, res.collected + res.uncollectable);
+    rc__update_trigger(h);
+    if (h->compact_due) maybe_compact(h);
+    return (long)(res.collected + res.uncollectable);
+}
+
+/* ------------------------------------------------------------------ */
+/* Scheduling                                                          */
+/* ------------------------------------------------------------------ */
+
+void rc__update_trigger(rc_heap *h)
+{
+    if (h->policy == RC_POLICY_PYTHON || h->young_threshold < h->threshold[0])
+        h->young_threshold = h->threshold[0];
+    bool on = h->enabled && h->paused == 0 && h->threshold[0] != 0;
+    h->trigger = on ? h->young_threshold : SIZE_MAX;
+}
+
+/* Python's choice: the oldest generation whose count passed its threshold
+ * (generation 0 at least), a full collection only once the objects waiting
+ * for their first one are a quarter of those that survived the last one. */
+static int due_generation(const rc_heap *h)
+{
+    for (int g = 2; g > 0; g--) {
+        if (h->count[g] <= h->threshold[g]) continue;
+        if (g == 2 && h->live[RC__PENDING] < h->live[RC__OLD] / 4) continue;
+        return g;
+    }
+    return 0;
+}
+
+void rc__maybe_collect(rc_heap *h)
+{
+    if (h->collecting || h->count[0] <= h->trigger) return;
+    rc__collect(h, due_generation(h), true);
+}
+
+void rc__check_interval(rc_heap *h)
+{
+    if (h->collecting || !h->enabled || h->paused || h->threshold[0] == 0) return;
+    if (rc__now_ns() - h->last_collect_ns < h->interval_ns) return;
+    rc__collect(h, due_generation(h), true);
+}
+
+long rc_gc_collect(rc_heap *h, int generation)
+{
+    if (!h) return rc__fail(NULL, RC_EINVAL), -1;
+    if (generation < 0 || generation > 2) return rc__fail(h, RC_ERANGE), -1;
+    return rc__collect(h, generation, false);
+}
+
+/* Manual scheduling: the collection the automatic trigger would start now,
+ * judged by the counts alone — it runs even while automatic collection is
+ * disabled or paused, which is what a program that schedules collections
+ * itself at safe points wants. */
+long rc_gc_collect_if_due(rc_heap *h)
+{
+    if (!h) return rc__fail(NULL, RC_EINVAL), -1;
+    if (h->collecting || h->threshold[0] == 0 || h->count[0] <= h->young_threshold)
+        return 0;
+    return rc__collect(h, due_generation(h), true);
+}

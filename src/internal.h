@@ -1,0 +1,218 @@
+/* internal.h — what the library's files share and users never see: the heap
+ * structure, the header's flag bits, and the interfaces between the object
+ * layer (object.c), the collector (gc.c), the allocator (alloc.c), weak
+ * references (weakref.c) and introspection (introspect.c).
+ */
+#ifndef RC_INTERNAL_H
+#define RC_INTERNAL_H
+
+#include "recycle.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#define RC_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define RC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define RC_INTERNAL    __attribute__((visibility("hidden")))
+
+/* ------------------------------------------------------------------ */
+/* The object header                                                   */
+/* ------------------------------------------------------------------ */
+/* Every object is [prefix][rc__head][user part]; the user's pointer is the
+ * user part, 16-byte aligned.  The 16-byte header:
+ *
+ *   refcnt  strong references (32 bits).
+ *   gc      tracked: the object's index in heap->objs;  untracked: RC__UNTRACKED.
+ *           During the first steps of a collection it holds gc_refs instead
+ *           (see gc.c, which owns this word).
+ *   tf      the rc_type pointer, whose 3 low bits (types are 8-aligned) are
+ *           flags, read and written only through the accessors below.
+ *
+ * The prefix exists only in debug builds (a magic word and the allocation
+ * site); its size is RC__PREFIX.
+ */
+#define RC__UNTRACKED     UINT32_MAX
+#define RC__F_FINALIZED   ((uintptr_t)1) /* finalize ran (or must not)   */
+#define RC__F_WEAKREFD    ((uintptr_t)2) /* weak references may exist    */
+#define RC__F_COLLECTING  ((uintptr_t)4) /* in the set being collected   */
+#define RC__F_MASK        ((uintptr_t)7)
+
+static inline rc__head *rc__head_of(const void *obj) { return RC__HEAD(obj); }
+static inline void *rc__obj_of(rc__head *hd) { return hd + 1; }
+static inline const rc_type *rc__type(const rc__head *hd)
+{
+    return (const rc_type *)(hd->tf & ~RC__F_MASK);
+}
+static inline bool rc__has(const rc__head *hd, uintptr_t f) { return (hd->tf & f) != 0; }
+static inline void rc__set(rc__head *hd, uintptr_t f) { hd->tf |= f; }
+static inline void rc__clr(rc__head *hd, uintptr_t f) { hd->tf &= ~f; }
+static inline bool rc__is_container(const rc_type *t) { return t->traverse != NULL; }
+
+/* Debug builds put a prefix before the header. */
+typedef struct rc__prefix {
+    uint32_t    magic;    /* RC__MAGIC_LIVE or RC__MAGIC_FREED */
+    uint32_t    line;     /* allocation site, when known */
+    const char *file;
+} rc__prefix;
+#define RC__MAGIC_LIVE  0x52434c56u /* "RCLV" */
+#define RC__MAGIC_FREED 0x52434644u /* "RCFD" */
+#if defined(RC_DEBUG) && RC_DEBUG
+#  define RC__PREFIX sizeof(rc__prefix)
+#else
+#  define RC__PREFIX 0
+#endif
+static inline rc__prefix *rc__prefix_of(rc__head *hd)
+{
+    return (rc__prefix *)((char *)hd - sizeof(rc__prefix));
+}
+static inline void *rc__block_of(rc__head *hd) { return (char *)hd - RC__PREFIX; }
+static inline rc__head *rc__head_of_block(void *block)
+{
+    return (rc__head *)((char *)block + RC__PREFIX);
+}
+
+/* ------------------------------------------------------------------ */
+/* The allocator (alloc.c) — see that file for its design              */
+/* ------------------------------------------------------------------ */
+/* Blocks are 16-byte aligned.  The allocator finds a block's owner from its
+ * address alone, in O(1).  Free blocks keep the allocator's link in their
+ * first 8 bytes only: bytes 8..15 of a freed block keep what the object
+ * layer wrote there.  Blocks are poisoned for ASan and marked for valgrind
+ * while free (src/track.h). */
+typedef struct rc__alloc rc__alloc;
+typedef struct rc_memory_stats rc_memory_stats;
+
+RC_INTERNAL rc__alloc *rc__alloc_new(rc_heap *owner, size_t limit,
+                                     unsigned long fail_after);
+RC_INTERNAL void    rc__alloc_destroy(rc__alloc *a); /* frees all blocks   */
+/* A block of at least `size` bytes, or NULL (limit, system, injected). */
+RC_INTERNAL void   *rc__alloc_block(rc__alloc *a, size_t size);
+RC_INTERNAL void    rc__free_block(void *block);
+RC_INTERNAL size_t  rc__block_size(const void *block);   /* usable bytes */
+RC_INTERNAL rc_heap *rc__block_owner(const void *block);
+/* Calls fn on every allocated block until it returns non-zero. */
+RC_INTERNAL int     rc__alloc_walk(rc__alloc *a, int (*fn)(void *block, void *arg),
+                                   void *arg);
+/* Whether p is the start of a live block of a; safe for any pointer. */
+RC_INTERNAL bool    rc__alloc_owns(const rc__alloc *a, const void *p);
+RC_INTERNAL size_t  rc__alloc_in_use(const rc__alloc *a); /* bytes in live blocks */
+RC_INTERNAL void    rc__alloc_set_limit(rc__alloc *a, size_t limit);
+RC_INTERNAL void    rc__alloc_stats(const rc__alloc *a, rc_memory_stats *out);
+
+/* ------------------------------------------------------------------ */
+/* The heap                                                            */
+/* ------------------------------------------------------------------ */
+/* Tracked objects live in one array, heap->objs, in bands ordered oldest
+ * first:
+ *
+ *     [ frozen | gen2 old | gen2 pending | gen1 | gen0 ]
+ *       band 0    band 1     band 2       band 3  band 4
+ *
+ * band b is objs[band[b] .. band[b+1]) with band[0] == 0 and band[5] == len.
+ * gen2 is bands 1 and 2: "old" objects survived the last full collection,
+ * "pending" ones were promoted since (Python's long_lived_total and
+ * long_lived_pending are their live counts).  A slot whose object died or was
+ * untracked holds NULL (a tombstone) until compaction.
+ * Invariant: for every tracked object o (outside a collection's first steps),
+ * objs[head(o)->gc] == o;  live[b] == non-NULL slots of band b.
+ */
+enum { RC__FROZEN = 0, RC__OLD = 1, RC__PENDING = 2, RC__GEN1 = 3, RC__GEN0 = 4,
+       RC__NBANDS = 5 };
+
+typedef struct rc__callback {
+    rc_gc_callback_fn fn;
+    void             *data;
+} rc__callback;
+
+typedef struct rc__vec { /* a growable array of pointers */
+    void  **v;
+    size_t  len, cap;
+} rc__vec;
+
+typedef struct rc__wrmap rc__wrmap; /* weakref.c: object -> its weak refs */
+
+struct rc_heap {
+    rc__alloc *alloc;
+
+    /* Tracked objects (gc.c owns these; object.c appends and tombstones). */
+    void   **objs;
+    uint32_t len, cap;
+    uint32_t band[RC__NBANDS + 1];
+    size_t   live[RC__NBANDS];
+    bool     compact_due;       /* tombstones to sweep once not collecting */
+
+    /* Scheduling */
+    size_t   threshold[3];
+    size_t   count[3];
+    size_t   young_threshold;   /* threshold[0] as the policy adapts it */
+    size_t   trigger;           /* count[0] above this starts a collection:
+                                   young_threshold, or SIZE_MAX while
+                                   automatic collection is off */
+    int      policy;
+    bool     enabled;
+    int      paused;            /* pause depth */
+    bool     collecting;
+    uint32_t coll_start;        /* first index of the set being collected */
+    uint64_t interval_ns;       /* 0 = off */
+    uint64_t last_collect_ns;
+
+    /* Deallocation by counting (object.c) */
+    int      dealloc_depth;
+    rc__vec  deferred;          /* objects whose freeing waits (deep chains) */
+    bool     dying;             /* rc_heap_free is releasing everything */
+
+    /* Debug output and statistics */
+    unsigned debug;
+    FILE    *debug_stream;
+    rc_gen_stats stats[3];
+    uint64_t freed_bytes;       /* running total of bytes freed (object.c) */
+
+    rc__vec  garbage;           /* gc.garbage: strong references */
+    rc__callback *cbs;          /* gc.callbacks */
+    size_t   ncbs, capcbs;
+
+    rc__wrmap *wr;              /* weak references by referent */
+
+    int      last_error;
+};
+
+/* ------------------------------------------------------------------ */
+/* Cross-file functions                                                */
+/* ------------------------------------------------------------------ */
+
+/* errors (heap.c) */
+RC_INTERNAL int  rc__fail(rc_heap *h, int code);   /* sets, returns code */
+RC_INTERNAL void *rc__fail_null(rc_heap *h, int code);
+RC_INTERNAL uint64_t rc__now_ns(void);
+
+/* vectors (heap.c) */
+RC_INTERNAL int  rc__vec_push(rc__vec *v, void *p); /* 0 or RC_ENOMEM */
+RC_INTERNAL void rc__vec_free(rc__vec *v);
+
+/* tracking (gc.c) */
+RC_INTERNAL int  rc__track(rc_heap *h, rc__head *hd);     /* 0 or RC_ENOMEM */
+RC_INTERNAL int  rc__reserve_track(rc_heap *h, size_t n); /* room for n more */
+RC_INTERNAL void rc__untrack(rc_heap *h, rc__head *hd);
+RC_INTERNAL void rc__maybe_collect(rc_heap *h);          /* automatic trigger */
+RC_INTERNAL long rc__collect(rc_heap *h, int generation, bool automatic);
+RC_INTERNAL int  rc__band_of(const rc_heap *h, uint32_t i);
+RC_INTERNAL void rc__update_trigger(rc_heap *h);        /* after any setting */
+RC_INTERNAL void rc__check_interval(rc_heap *h);        /* time-based trigger */
+
+/* objects (object.c) */
+RC_INTERNAL void rc__drop_refs(rc__head *hd);            /* clear every slot */
+RC_INTERNAL void rc__describe(rc__head *hd, char *buf, size_t n);
+
+/* weak references (weakref.c) */
+RC_INTERNAL int  rc__wr_init(rc_heap *h);
+RC_INTERNAL void rc__wr_fini(rc_heap *h);
+/* Detach obj's weak references and clear them; returns the chain of those
+ * with callbacks, each holding a reference, for rc__wr_call. */
+RC_INTERNAL rc_weakref *rc__wr_clear(rc_heap *h, rc__head *hd);
+RC_INTERNAL void rc__wr_call(rc_weakref *chain);
+/* The collector's weak reference step for the garbage in objs[lo..hi). */
+RC_INTERNAL void rc__wr_handle_garbage(rc_heap *h, uint32_t lo, uint32_t hi);
+RC_INTERNAL bool rc__is_weakref_type(const rc_type *t);
+
+#endif /* RC_INTERNAL_H */

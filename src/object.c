@@ -1,0 +1,271 @@
+/* object.c — objects and reference counting: creating objects, the header's
+ * public accessors, tracking, and the counting path — what happens when a
+ * count reaches zero (finalize, clear weak references, drop references,
+ * release, free), done without unbounded recursion.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+
+/* How deep frees by counting may nest before further ones wait on the
+ * heap's deferred list (CPython's "trashcan").  Dropping a 10-million-node
+ * list therefore uses at most this many C stack frames of free_object. */
+#define RC__DEALLOC_DEPTH_MAX 64
+
+/* ------------------------------------------------------------------ */
+/* Debug builds: misuse detection                                      */
+/* ------------------------------------------------------------------ */
+
+void rc__describe(rc__head *hd, char *buf, size_t n)
+{
+    const rc_type *t = rc__type(hd);
+    const char *name = t && t->name ? t->name : "?";
+#if RC__PREFIX
+    rc__prefix *p = rc__prefix_of(hd);
+    if (p->file) {
+        snprintf(buf, n, "<%s object at %p, allocated at %s:%u>", name,
+                 (void *)rc__obj_of(hd), p->file, (unsigned)p->line);
+        return;
+    }
+#endif
+    snprintf(buf, n, "<%s object at %p>", name, (void *)rc__obj_of(hd));
+}
+
+#if RC__PREFIX
+static void misuse(rc__head *hd, const char *what)
+{
+    char desc[256];
+    if (hd) rc__describe(hd, desc, sizeof desc);
+    else snprintf(desc, sizeof desc, "(null)");
+    fprintf(stderr, "recycle: misuse: %s: %s\n", what, desc);
+    fflush(stderr);
+    abort();
+}
+
+/* The object's prefix says whether it is a live rc object. */
+static void check_live(const void *obj, const char *op)
+{
+    if (!obj) {
+        fprintf(stderr, "recycle: misuse: %s of NULL\n", op);
+        abort();
+    }
+    rc__head *hd = RC__HEAD(obj);
+    uint32_t magic = rc__prefix_of(hd)->magic;
+    if (magic == RC__MAGIC_FREED) misuse(hd, "use of a freed object");
+    if (magic != RC__MAGIC_LIVE) {
+        fprintf(stderr, "recycle: misuse: %s of %p, which is not an rc object\n",
+                op, obj);
+        abort();
+    }
+}
+#endif
+
+void rc__incref_checked(void *obj)
+{
+#if RC__PREFIX
+    check_live(obj, "incref");
+    if (RC__HEAD(obj)->refcnt == UINT32_MAX) misuse(RC__HEAD(obj), "count overflow");
+#endif
+    RC__HEAD(obj)->refcnt++;
+}
+
+void rc__decref_checked(void *obj)
+{
+#if RC__PREFIX
+    check_live(obj, "decref");
+    if (RC__HEAD(obj)->refcnt == 0) misuse(RC__HEAD(obj), "count going below zero");
+#endif
+    if (--RC__HEAD(obj)->refcnt == 0) rc__dealloc(obj);
+}
+
+/* ------------------------------------------------------------------ */
+/* Creating objects                                                    */
+/* ------------------------------------------------------------------ */
+
+/* A block for an object of `total` bytes (prefix and header included), with
+ * room in the tracked array if it is a container.  When memory runs out, one
+ * full collection runs (unless one is running) and the request is retried
+ * once; nothing that existed before is touched by a failure. */
+static void *alloc_block(rc_heap *h, size_t total, bool container)
+{
+    for (int attempt = 0;; attempt++) {
+        if (!container || rc__reserve_track(h, 1) == 0) {
+            void *b = rc__alloc_block(h->alloc, total);
+            if (b) return b;
+        }
+        if (attempt > 0 || h->collecting) return NULL;
+        rc__collect(h, 2, false);
+    }
+}
+
+void *rc_new_var(rc_heap *h, const rc_type *t, size_t size)
+{
+    if (RC_UNLIKELY(!h || !t || ((uintptr_t)t & RC__F_MASK) || size < t->size))
+        return rc__fail_null(h, RC_EINVAL);
+    size_t total = RC__PREFIX + sizeof(rc__head) + size;
+    if (RC_UNLIKELY(total < size)) return rc__fail_null(h, RC_ENOMEM);
+    bool container = rc__is_container(t);
+    if (container && ++h->count[0] > h->trigger) rc__maybe_collect(h);
+    if (RC_UNLIKELY(h->interval_ns)) rc__check_interval(h);
+
+    void *block = alloc_block(h, total, container);
+    if (RC_UNLIKELY(!block)) {
+        if (container && h->count[0] > 0) h->count[0]--;
+        return rc__fail_null(h, RC_ENOMEM);
+    }
+    rc__head *hd = rc__head_of_block(block);
+#if RC__PREFIX
+    rc__prefix *p = rc__prefix_of(hd);
+    p->magic = RC__MAGIC_LIVE;
+    p->file = NULL;
+    p->line = 0;
+#endif
+    hd->refcnt = 1;
+    hd->gc = RC__UNTRACKED;
+    hd->tf = (uintptr_t)t;
+    void *obj = rc__obj_of(hd);
+    memset(obj, 0, size);
+    if (container) rc__track(h, hd); /* cannot fail: room was reserved */
+    return obj;
+}
+
+void *rc_new(rc_heap *h, const rc_type *t)
+{
+    if (RC_UNLIKELY(!t)) return rc__fail_null(h, RC_EINVAL);
+    return rc_new_var(h, t, t->size);
+}
+
+/* ------------------------------------------------------------------ */
+/* Accessors                                                           */
+/* ------------------------------------------------------------------ */
+
+size_t rc_refcount(const void *obj) { return obj ? RC__HEAD(obj)->refcnt : 0; }
+
+const rc_type *rc_type_of(const void *obj)
+{
+    return obj ? rc__type(RC__HEAD(obj)) : NULL;
+}
+
+rc_heap *rc_heap_of(const void *obj)
+{
+    return obj ? rc__block_owner(rc__block_of(RC__HEAD(obj))) : NULL;
+}
+
+size_t rc_size_of(const void *obj)
+{
+    if (!obj) return 0;
+    return rc__block_size(rc__block_of(RC__HEAD(obj))) - RC__PREFIX - sizeof(rc__head);
+}
+
+int rc_is_finalized(const void *obj)
+{
+    return obj && rc__has(RC__HEAD(obj), RC__F_FINALIZED);
+}
+
+int rc_is_tracked(const void *obj)
+{
+    if (!obj) return 0;
+    const rc__head *hd = RC__HEAD(obj);
+    return hd->gc != RC__UNTRACKED || rc__has(hd, RC__F_COLLECTING);
+}
+
+void rc_track(void *obj)
+{
+    if (!obj) return;
+    rc__head *hd = RC__HEAD(obj);
+    if (!rc__is_container(rc__type(hd)) || rc_is_tracked(obj)) return;
+    rc_heap *h = rc_heap_of(obj);
+    if (rc__track(h, hd) != 0) rc__fail(h, RC_ENOMEM);
+}
+
+void rc_untrack(void *obj)
+{
+    if (!obj || !rc_is_tracked(obj)) return;
+    rc__untrack(rc_heap_of(obj), RC__HEAD(obj));
+}
+
+/* ------------------------------------------------------------------ */
+/* The counting path                                                   */
+/* ------------------------------------------------------------------ */
+
+static int visit_clear(void **slot, void *arg)
+{
+    (void)arg;
+    void *child = *slot;
+    if (child) {
+        *slot = NULL;
+        rc_decref(child);
+    }
+    return 0;
+}
+
+/* Drops every reference the object holds, setting each slot to NULL.  The
+ * type writes only traverse; clearing is ours. */
+void rc__drop_refs(rc__head *hd)
+{
+    const rc_type *t = rc__type(hd);
+    if (t->traverse) t->traverse(rc__obj_of(hd), visit_clear, NULL);
+}
+
+/* The object's count is zero: finalize it (once; it may resurrect), clear
+ * its weak references and run their callbacks, drop its references, release
+ * it and free its memory.  `deferred` objects were untracked when they were
+ * put on the deferred list and are tracked again if they resurrect. */
+static void free_object(rc_heap *h, rc__head *hd, bool deferred)
+{
+    const rc_type *t = rc__type(hd);
+    void *obj = rc__obj_of(hd);
+
+    if (t->finalize && !rc__has(hd, RC__F_FINALIZED)) {
+        rc__set(hd, RC__F_FINALIZED);
+        hd->refcnt = 1;
+        t->finalize(obj);
+        if (--hd->refcnt != 0) {
+            /* Resurrected: the finalizer stored a new reference. */
+            if (deferred && rc__is_container(t) && !rc_is_tracked(obj))
+                rc__track(h, hd);
+            return;
+        }
+    }
+    /* It dies.  Untrack first: no collection that a callback, a release or
+     * a child's finalizer starts may see an object whose count is zero. */
+    rc__untrack(h, hd);
+    if (rc__has(hd, RC__F_WEAKREFD)) rc__wr_call(rc__wr_clear(h, hd));
+    rc__drop_refs(hd);
+    if (t->release) t->release(obj);
+    if (rc__is_container(t) && h->count[0] > 0) h->count[0]--;
+
+    void *block = rc__block_of(hd);
+    h->freed_bytes += rc__block_size(block);
+#if RC__PREFIX
+    rc__prefix_of(hd)->magic = RC__MAGIC_FREED;
+#endif
+    rc__free_block(block);
+}
+
+void rc__dealloc(void *obj)
+{
+    rc__head *hd = RC__HEAD(obj);
+    rc_heap *h = rc__block_owner(rc__block_of(hd));
+    if (RC_UNLIKELY(h->dying)) return; /* rc_heap_free frees everything at once */
+
+    if (RC_UNLIKELY(h->dealloc_depth >= RC__DEALLOC_DEPTH_MAX)) {
+        rc__untrack(h, hd);
+        if (rc__vec_push(&h->deferred, obj) == 0) return;
+        /* No memory to defer it: free it now, one level deeper. */
+    }
+    h->dealloc_depth++;
+    free_object(h, hd, false);
+    h->dealloc_depth--;
+
+    /* The outermost free drains what deeper ones deferred.  Each of those
+     * again nests at most RC__DEALLOC_DEPTH_MAX deep. */
+    if (h->dealloc_depth == 0) {
+        while (h->deferred.len > 0) {
+            void *o = h->deferred.v[--h->deferred.len];
+            h->dealloc_depth++;
+            free_object(h, RC__HEAD(o), true);
+            h->dealloc_depth--;
+        }
+    }
+}

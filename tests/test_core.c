@@ -1,0 +1,422 @@
+/* test_core.c — the object layer and the collector's core, white-box:
+ * counting, cycles of every shape, finalizers and resurrection, legacy
+ * finalizers, deep chains, generations and promotion, tombstone sweeping,
+ * out of memory; rc_heap_check after every step.
+ */
+#include "check.h"
+#include "internal.h"
+
+/* A node: `n` slots of references (n fixed by the size it was made with). */
+typedef struct node {
+    size_t n;
+    long   tag;
+    void  *slot[];
+} node;
+
+static int node_traverse(void *obj, rc_visit_fn visit, void *arg)
+{
+    node *nd = obj;
+    for (size_t i = 0; i < nd->n; i++) {
+        if (nd->slot[i]) {
+            int r = visit(&nd->slot[i], arg);
+            if (r) return r;
+        }
+    }
+    return 0;
+}
+
+static int released;
+static void count_release(void *obj) { (void)obj; released++; }
+
+static const rc_type node_type = {"node", sizeof(node), node_traverse, NULL, count_release, 0};
+static const rc_type blob_type = {"blob", 24, NULL, NULL, count_release, 0};
+
+static node *mk(rc_heap *h, size_t n)
+{
+    node *nd = rc_new_var(h, &node_type, sizeof(node) + n * sizeof(void *));
+    if (nd) nd->n = n;
+    return nd;
+}
+
+/* Stores a new reference to v in nd->slot[i]. */
+static void link_to(node *nd, size_t i, void *v) { rc_setref(&nd->slot[i], v); }
+
+static rc_heap *quiet_heap(void)
+{
+    rc_config cfg;
+    rc_config_init(&cfg);
+    cfg.gc_enabled = 0;
+    rc_heap *h = rc_heap_new(&cfg);
+    REQUIRE(h != NULL);
+    return h;
+}
+
+#define CHECK_HEAP(h) CHECK_EQ(rc_heap_check((h), stderr), 0)
+
+TEST(counting_frees_at_once)
+{
+    rc_heap *h = quiet_heap();
+    released = 0;
+    node *a = mk(h, 1);
+    node *b = mk(h, 0);
+    link_to(a, 0, b);
+    CHECK_EQ(rc_refcount(b), 2);
+    rc_decref(b);
+    CHECK_EQ(rc_refcount(b), 1);
+    CHECK_EQ(released, 0);
+    rc_decref(a); /* frees a, then b */
+    CHECK_EQ(released, 2);
+    CHECK_HEAP(h);
+    void *x = rc_new(h, &blob_type);
+    CHECK(!rc_is_tracked(x));
+    CHECK_PTR_EQ(rc_type_of(x), &blob_type);
+    CHECK_PTR_EQ(rc_heap_of(x), h);
+    CHECK_EQ((uintptr_t)x % 16, 0);
+    rc_decref(x);
+    CHECK_EQ(released, 3);
+    rc_heap_free(h);
+}
+
+TEST(cycles_of_every_shape)
+{
+    rc_heap *h = quiet_heap();
+    released = 0;
+    /* self cycle */
+    node *s = mk(h, 1);
+    link_to(s, 0, s);
+    rc_decref(s);
+    /* two-cycle */
+    node *a = mk(h, 1), *b = mk(h, 1);
+    link_to(a, 0, b);
+    link_to(b, 0, a);
+    rc_decref(a);
+    rc_decref(b);
+    /* ring of 100 with a tail of atomics */
+    node *first = mk(h, 2), *prev = first;
+    for (int i = 1; i < 100; i++) {
+        node *n = mk(h, 2);
+        link_to(prev, 0, n);
+        void *blob = rc_new(h, &blob_type);
+        link_to(n, 1, blob);
+        rc_decref(blob);
+        rc_decref(n);
+        prev = n;
+    }
+    link_to(prev, 0, first);
+    rc_decref(first);
+    CHECK_HEAP(h);
+    CHECK_EQ(released, 0);
+    CHECK_EQ(rc_gc_collect(h, 2), 1 + 2 + 100);
+    CHECK_EQ(released, 1 + 2 + 100 + 99);
+    CHECK_EQ(rc_gc_collect(h, 2), 0);
+    CHECK_HEAP(h);
+    rc_heap_free(h);
+}
+
+TEST(reachable_from_outside_survives)
+{
+    rc_heap *h = quiet_heap();
+    /* a -> b -> c -> a, plus the program holds c; and a garbage d -> b */
+    node *a = mk(h, 1), *b = mk(h, 1), *c = mk(h, 1), *d = mk(h, 2);
+    link_to(a, 0, b);
+    link_to(b, 0, c);
+    link_to(c, 0, a);
+    link_to(d, 0, b);
+    link_to(d, 1, d);
+    rc_decref(a);
+    rc_decref(b);
+    rc_decref(d);
+    CHECK_EQ(rc_gc_collect(h, 2), 1); /* only d */
+    CHECK_EQ(rc_refcount(b), 1);
+    CHECK_HEAP(h);
+    rc_decref(c);
+    CHECK_EQ(rc_gc_collect(h, 2), 3);
+    CHECK_HEAP(h);
+    rc_heap_free(h);
+}
+
+TEST(generations_and_promotion)
+{
+    rc_heap *h = quiet_heap();
+    node *keep[10];
+    for (int i = 0; i < 10; i++) keep[i] = mk(h, 1);
+    rc_gen_stats st[3];
+    rc_gc_get_stats(h, st);
+    CHECK_EQ(st[0].tracked, 10);
+    CHECK_EQ(rc_gc_collect(h, 0), 0);
+    rc_gc_get_stats(h, st);
+    CHECK_EQ(st[0].tracked, 0);
+    CHECK_EQ(st[1].tracked, 10);
+    /* garbage in gen1 is not seen by a gen0 collection */
+    link_to(keep[0], 0, keep[0]);
+    node *g = keep[0];
+    rc_decref(g);
+    CHECK_EQ(rc_gc_collect(h, 0), 0);
+    CHECK_EQ(rc_gc_collect(h, 1), 1);
+    rc_gc_get_stats(h, st);
+    CHECK_EQ(st[2].tracked, 9);
+    CHECK_EQ(st[1].collections, 1);
+    CHECK_EQ(st[0].collections, 2);
+    CHECK_HEAP(h);
+    for (int i = 1; i < 10; i++) rc_decref(keep[i]);
+    rc_gc_get_stats(h, st);
+    CHECK_EQ(st[2].tracked, 0);
+    CHECK_HEAP(h);
+    rc_heap_free(h);
+}
+
+static int fin_runs;
+static void *resurrected;
+static void fin_resurrect(void *obj)
+{
+    fin_runs++;
+    rc_incref(obj);
+    resurrected = obj;
+}
+static const rc_type phoenix_type = {"phoenix", sizeof(node) + sizeof(void *), node_traverse,
+                                     fin_resurrect, count_release, 0};
+
+TEST(resurrection_in_a_cycle)
+{
+    rc_heap *h = quiet_heap();
+    fin_runs = 0;
+    released = 0;
+    resurrected = NULL;
+    node *p = rc_new(h, &phoenix_type);
+    p->n = 1;
+    node *q = mk(h, 1);
+    link_to(p, 0, q);
+    link_to(q, 0, p);
+    rc_decref(p);
+    rc_decref(q);
+    CHECK_EQ(rc_gc_collect(h, 2), 0); /* resurrected objects are not counted */
+    CHECK_EQ(fin_runs, 1);
+    CHECK_PTR_EQ(resurrected, p);
+    CHECK(rc_is_finalized(p));
+    CHECK_EQ(released, 0);
+    CHECK_PTR_EQ(((node *)p)->slot[0], q); /* nothing was cleared */
+    CHECK_HEAP(h);
+    rc_decref(resurrected);
+    CHECK_EQ(rc_gc_collect(h, 2), 2);
+    CHECK_EQ(fin_runs, 1); /* never twice */
+    CHECK_EQ(released, 2);
+    CHECK_HEAP(h);
+    rc_heap_free(h);
+}
+
+TEST(resurrection_by_counting)
+{
+    rc_heap *h = quiet_heap();
+    fin_runs = 0;
+    resurrected = NULL;
+    node *p = rc_new(h, &phoenix_type);
+    rc_decref(p);
+    CHECK_EQ(fin_runs, 1);
+    CHECK_PTR_EQ(resurrected, p);
+    CHECK_EQ(rc_refcount(p), 1);
+    CHECK(rc_is_tracked(p));
+    CHECK_HEAP(h);
+    rc_decref(p);
+    CHECK_EQ(fin_runs, 1);
+    rc_heap_free(h);
+}
+
+static void legacy_fin(void *obj) { (void)obj; fin_runs++; }
+static const rc_type legacy_type = {"legacy", sizeof(node) + sizeof(void *), node_traverse,
+                                    legacy_fin, count_release, RC_TYPE_LEGACY_FINALIZER};
+
+TEST(legacy_finalizer_keeps_its_cycle)
+{
+    rc_heap *h = quiet_heap();
+    fin_runs = 0;
+    released = 0;
+    node *l = rc_new(h, &legacy_type);
+    l->n = 1;
+    node *x = mk(h, 1);
+    link_to(l, 0, x);
+    link_to(x, 0, l);
+    rc_decref(l);
+    rc_decref(x);
+    CHECK_EQ(rc_gc_collect(h, 2), 2); /* uncollectable: l and what it reaches */
+    CHECK_EQ(fin_runs, 0);
+    CHECK_EQ(rc_gc_garbage_count(h), 1);
+    CHECK_PTR_EQ(rc_gc_garbage_get(h, 0), l);
+    CHECK_PTR_EQ(l->slot[0], x);
+    rc_gen_stats st[3];
+    rc_gc_get_stats(h, st);
+    CHECK_EQ(st[2].uncollectable, 2);
+    CHECK_HEAP(h);
+    /* the program breaks the cycle and clears the list */
+    rc_clearref(&x->slot[0]);
+    rc_gc_garbage_clear(h);
+    CHECK_EQ(fin_runs, 1);
+    CHECK_EQ(released, 2);
+    CHECK_HEAP(h);
+    rc_heap_free(h);
+}
+
+TEST(deep_chain_by_counting)
+{
+    rc_heap *h = quiet_heap();
+    released = 0;
+    const long n = 10 * 1000 * 1000;
+    node *head = mk(h, 1);
+    node *cur = head;
+    for (long i = 1; i < n; i++) {
+        node *nx = mk(h, 1);
+        cur->slot[0] = nx; /* steal the reference */
+        cur = nx;
+    }
+    rc_decref(head);
+    CHECK_EQ(released, n);
+    CHECK_HEAP(h);
+    rc_heap_free(h);
+}
+
+TEST(deep_cycle_by_collection)
+{
+    rc_heap *h = quiet_heap();
+    released = 0;
+    const long n = 1000 * 1000;
+    node *head = mk(h, 1), *cur = head;
+    for (long i = 1; i < n; i++) {
+        node *nx = mk(h, 1);
+        cur->slot[0] = nx;
+        cur = nx;
+    }
+    link_to(cur, 0, head);
+    rc_decref(head);
+    CHECK_EQ(rc_gc_collect(h, 2), n);
+    CHECK_EQ(released, n);
+    CHECK_HEAP(h);
+    rc_heap_free(h);
+}
+
+TEST(tombstones_are_swept)
+{
+    rc_heap *h = quiet_heap();
+    enum { N = 20000 };
+    static node *v[N];
+    for (int i = 0; i < N; i++) v[i] = mk(h, 1);
+    /* FIFO frees leave holes behind the live tail */
+    for (int round = 0; round < 50; round++) {
+        for (int i = 0; i < N; i++) {
+            rc_decref(v[i]);
+            v[i] = mk(h, 1);
+        }
+        CHECK_HEAP(h);
+    }
+    CHECK_LE(h->len, 2 * N + 8192);
+    for (int i = 0; i < N; i++) rc_decref(v[i]);
+    CHECK_EQ(h->len, 0);
+    rc_heap_free(h);
+}
+
+TEST(untrack_and_track)
+{
+    rc_heap *h = quiet_heap();
+    released = 0;
+    node *a = mk(h, 1);
+    link_to(a, 0, a);
+    rc_untrack(a);
+    rc_untrack(a);
+    CHECK(!rc_is_tracked(a));
+    rc_decref(a);
+    CHECK_EQ(rc_gc_collect(h, 2), 0); /* invisible */
+    rc_track(a);
+    CHECK(rc_is_tracked(a));
+    CHECK_EQ(rc_gc_collect(h, 2), 1);
+    CHECK_EQ(released, 1);
+    /* untracked container still drops its references */
+    node *b = mk(h, 1);
+    node *c = mk(h, 0);
+    link_to(b, 0, c);
+    rc_decref(c);
+    rc_untrack(b);
+    rc_decref(b);
+    CHECK_EQ(released, 3);
+    CHECK_HEAP(h);
+    rc_heap_free(h);
+}
+
+TEST(automatic_collection_at_threshold)
+{
+    rc_config cfg;
+    rc_config_init(&cfg);
+    cfg.threshold[0] = 10;
+    rc_heap *h = rc_heap_new(&cfg);
+    node *keep[11];
+    size_t cnt[3];
+    for (int i = 0; i < 10; i++) keep[i] = mk(h, 1);
+    rc_gc_get_count(h, cnt);
+    CHECK_EQ(cnt[0], 10);
+    rc_gen_stats st[3];
+    rc_gc_get_stats(h, st);
+    CHECK_EQ(st[0].collections, 0);
+    keep[10] = mk(h, 1); /* the 11th passes the threshold */
+    rc_gc_get_stats(h, st);
+    CHECK_EQ(st[0].collections, 1);
+    rc_gc_get_count(h, cnt);
+    CHECK_EQ(cnt[1], 1);
+    for (int i = 0; i < 11; i++) rc_decref(keep[i]);
+    rc_gc_get_count(h, cnt);
+    CHECK_EQ(cnt[0], 0);
+    CHECK_HEAP(h);
+    rc_heap_free(h);
+}
+
+TEST(out_of_memory_is_clean)
+{
+    rc_config cfg;
+    rc_config_init(&cfg);
+    cfg.memory_limit = 64 * 1024;
+    cfg.gc_enabled = 0;
+    rc_heap *h = rc_heap_new(&cfg);
+    /* fill with cyclic garbage: the emergency collection frees it */
+    for (int i = 0; i < 10000; i++) {
+        node *a = mk(h, 1);
+        REQUIRE(a != NULL);
+        link_to(a, 0, a);
+        rc_decref(a);
+    }
+    rc_gen_stats st[3];
+    rc_gc_get_stats(h, st);
+    CHECK_GT(st[2].collections, 0);
+    /* now live objects: allocation fails cleanly */
+    node *head = mk(h, 1), *cur = head;
+    long made = 1;
+    for (;;) {
+        node *nx = mk(h, 1);
+        if (!nx) break;
+        cur->slot[0] = nx;
+        cur = nx;
+        made++;
+    }
+    CHECK_EQ(rc_last_error(h), RC_ENOMEM);
+    CHECK_GT(made, 100);
+    long seen = 0;
+    for (node *p = head; p; p = p->slot[0]) seen++;
+    CHECK_EQ(seen, made);
+    CHECK_HEAP(h);
+    rc_decref(head);
+    rc_heap_free(h);
+}
+
+TEST(heap_free_releases_everything)
+{
+    rc_heap *h = quiet_heap();
+    released = 0;
+    fin_runs = 0;
+    node *a = mk(h, 1);
+    link_to(a, 0, a);
+    rc_decref(a);         /* garbage: collected at heap_free */
+    mk(h, 0);             /* leaked container */
+    rc_new(h, &blob_type); /* leaked atomic */
+    node *f = mk(h, 0);
+    rc_gc_freeze(h);
+    (void)f;
+    rc_heap_free(h);
+    CHECK_EQ(released, 4);
+}
+
+int main(int argc, char **argv) { return check_main(argc, argv); }
