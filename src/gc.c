@@ -236,30 +236,53 @@ static uint32_t update_refs(rc_heap *h, uint32_t lo, uint32_t hi)
     return w;
 }
 
+/* References are followed through a small ring: each target's header is
+ * prefetched when its reference is seen and worked on RING references later,
+ * when it has (mostly) arrived in cache.  The order of the work does not
+ * matter to either step that uses it. */
+#define RING 16
+typedef struct ring {
+    void    *v[RING];
+    unsigned i;
+} ring;
+
+/* Puts c in the ring and returns what it displaces (NULL while filling). */
+static inline void *ring_push(ring *rg, void *c)
+{
+    __builtin_prefetch(RC__HEAD(c), 1, 3);
+    void *old = rg->v[rg->i];
+    rg->v[rg->i] = c;
+    rg->i = (rg->i + 1) & (RING - 1);
+    return old;
+}
+
+static inline void decref_one(void *c)
+{
+    rc__head *hd = RC__HEAD(c);
+    /* Invariant: gc_refs never goes below zero, because every reference a
+     * traverse reports is counted in refcnt (rc_heap_check verifies it;
+     * a traverse reporting a reference it does not own breaks it). */
+    if (rc__has(hd, RC__F_COLLECTING) && hd->gc > 0) hd->gc--;
+}
+
 static int visit_decref(void **slot, void *arg)
 {
-    (void)arg;
     void *c = *slot;
-    if (c) {
-        rc__head *hd = RC__HEAD(c);
-        /* Invariant: gc_refs never goes below zero, because every reference
-         * a traverse reports is counted in refcnt.  A traverse reporting a
-         * reference the object does not own breaks it (debug builds say so
-         * in rc_heap_check). */
-        if (rc__has(hd, RC__F_COLLECTING) && hd->gc > 0) hd->gc--;
-    }
+    if (c && (c = ring_push(arg, c))) decref_one(c);
     return 0;
 }
 
 /* Step 2. */
 static void subtract_refs(rc_heap *h, uint32_t lo, uint32_t hi)
 {
+    ring rg = {{0}, 0};
     for (uint32_t i = lo; i < hi; i++) {
         if (i + 4 < hi) prefetch(h->objs[i + 4]);
         void *o = h->objs[i];
-        const rc_type *t = rc__type(RC__HEAD(o));
-        t->traverse(o, visit_decref, NULL);
+        rc__type(RC__HEAD(o))->traverse(o, visit_decref, &rg);
     }
+    for (unsigned k = 0; k < RING; k++)
+        if (rg.v[k]) decref_one(rg.v[k]);
 }
 
 /* Step 3a.  Restores every gc word to an index and swaps the objects with
@@ -285,19 +308,24 @@ static uint32_t find_roots(rc_heap *h, uint32_t lo, uint32_t hi,
 typedef struct reach_ctx {
     rc_heap *h;
     uint32_t r; /* end of the reachable prefix */
+    ring     rg;
 } reach_ctx;
 
-static int visit_reach(void **slot, void *arg)
+static inline void reach_one(reach_ctx *ctx, void *c)
 {
-    void *c = *slot;
-    if (!c) return 0;
     rc__head *hd = RC__HEAD(c);
     if (rc__has(hd, RC__F_COLLECTING)) {
-        reach_ctx *ctx = arg;
         rc__clr(hd, RC__F_COLLECTING);
         if (hd->gc != ctx->r) swap_slots(ctx->h, hd->gc, ctx->r);
         ctx->r++;
     }
+}
+
+static int visit_reach(void **slot, void *arg)
+{
+    reach_ctx *ctx = arg;
+    void *c = *slot;
+    if (c && (c = ring_push(&ctx->rg, c))) reach_one(ctx, c);
     return 0;
 }
 
@@ -306,13 +334,23 @@ static int visit_reach(void **slot, void *arg)
  * Returns the end of the reachable prefix. */
 static uint32_t propagate(rc_heap *h, uint32_t lo, uint32_t r)
 {
-    reach_ctx ctx = {h, r};
-    for (uint32_t q = lo; q < ctx.r; q++) {
-        if (q + 2 < ctx.r) prefetch(h->objs[q + 2]);
-        void *o = h->objs[q];
-        rc__type(RC__HEAD(o))->traverse(o, visit_reach, &ctx);
+    reach_ctx ctx = {h, r, {{0}, 0}};
+    uint32_t q = lo;
+    for (;;) {
+        for (; q < ctx.r; q++) {
+            if (q + 2 < ctx.r) prefetch(h->objs[q + 2]);
+            void *o = h->objs[q];
+            rc__type(RC__HEAD(o))->traverse(o, visit_reach, &ctx);
+        }
+        /* The queue is empty: what waits in the ring may refill it. */
+        uint32_t before = ctx.r;
+        for (unsigned k = 0; k < RING; k++) {
+            void *c = ctx.rg.v[k];
+            ctx.rg.v[k] = NULL;
+            if (c) reach_one(&ctx, c);
+        }
+        if (ctx.r == before) return ctx.r;
     }
-    return ctx.r;
 }
 
 /* Steps 1–3 on objs[lo..*hi): afterwards objs[lo..ret) are referred to
@@ -353,6 +391,7 @@ static void finalize_garbage(rc_heap *h, uint32_t lo, uint32_t hi)
         if (!t->finalize || rc__has(hd, RC__F_FINALIZED)) continue;
         rc__set(hd, RC__F_FINALIZED);
         rc_incref(o);
+        h->user_calls++;
         t->finalize(o);
         rc_decref(o);
     }
@@ -473,12 +512,14 @@ static gc_result collect_main(rc_heap *h, int generation)
     res.uncollectable = r2 - r;
 
     /* Steps 5–6 (user code from here on). */
+    uint64_t calls = h->user_calls;
     rc__wr_handle_garbage(h, r2, e);
     finalize_garbage(h, r2, e);
 
-    /* Step 7: what finalizers resurrected, objs[r2..r3), survives. */
-    uint32_t e3 = e;
-    uint32_t r3 = split_reachable(h, r2, &e3);
+    /* Step 7: what finalizers resurrected, objs[r2..r3), survives.  When
+     * no finalizer or callback ran, nothing can have changed. */
+    uint32_t e3 = e, r3 = r2;
+    if (h->user_calls != calls) r3 = split_reachable(h, r2, &e3);
 
     /* Steps 8–9 on the final garbage, objs[r3..e3). */
     for (uint32_t i = r3; i < e3; i++) {

@@ -154,6 +154,7 @@ struct rc_heap {
     int      paused;            /* pause depth */
     bool     collecting;
     uint32_t coll_start;        /* first index of the set being collected */
+    uint64_t user_calls;        /* finalizers and weakref callbacks run */
     uint64_t interval_ns;       /* 0 = off */
     uint64_t last_collect_ns;
 

@@ -229,6 +229,7 @@ void rc__wr_call(rc_weakref *chain)
         rc_weakref *w = chain;
         chain = w->next;
         w->next = NULL;
+        w->heap->user_calls++;
         w->cb(w, w->data);
         rc_decref(w);
     }
