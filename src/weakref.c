@@ -240,7 +240,7 @@ void rc__wr_call(rc_weakref *chain)
 /* ------------------------------------------------------------------ */
 
 typedef struct count_ctx {
-    rc_weakref **refs; /* sorted by address */
+    rc_weakref **refs; /* sorted by address, no duplicates */
     size_t      *from_garbage;
     size_t       n;
 } count_ctx;
@@ -251,67 +251,112 @@ static int cmp_ptr(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int visit_count(void **slot, void *arg)
+/* The index of w in c->refs, or c->n. */
+static size_t find_ref(const count_ctx *c, const void *w)
 {
-    count_ctx *c = arg;
-    void *p = *slot;
     size_t lo = 0, hi = c->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if ((uintptr_t)c->refs[mid] < (uintptr_t)p) lo = mid + 1;
+        if ((uintptr_t)c->refs[mid] < (uintptr_t)w) lo = mid + 1;
         else hi = mid;
     }
-    if (lo < c->n && (void *)c->refs[lo] == p) c->from_garbage[lo]++;
+    return lo < c->n && (const void *)c->refs[lo] == w ? lo : c->n;
+}
+
+static int visit_count(void **slot, void *arg)
+{
+    count_ctx *c = arg;
+    size_t k = find_ref(c, *slot);
+    if (k < c->n) c->from_garbage[k]++;
     return 0;
 }
 
-/* Clears every weak reference to the garbage objs[lo..hi), then runs the
- * callbacks of those weak references that are alive.  A weak reference is
- * part of the garbage — and its callback is skipped — when every reference
- * to it comes from the garbage.  No finalizer has run yet and nothing is
- * cleared, so a callback sees only whole objects. */
+static int visit_gather(void **slot, void *arg)
+{
+    rc__vec *v = arg;
+    void *p = *slot;
+    if (p && rc__is_weakref_type(rc__type(RC__HEAD(p))) && ((rc_weakref *)p)->obj)
+        if (rc__vec_push(v, p) != 0) return 1;
+    return 0;
+}
+
+static void traverse_range(rc_heap *h, uint32_t lo, uint32_t hi, rc_visit_fn fn, void *arg)
+{
+    for (uint32_t i = lo; i < hi; i++) {
+        void *o = h->objs[i];
+        if (o && rc__type(RC__HEAD(o))->traverse(o, fn, arg)) return;
+    }
+}
+
+/* The weak references the garbage objs[lo..hi) holds, each with how many of
+ * its references come from the garbage.  On failure (no memory) c->n is 0
+ * and every weak reference counts as alive. */
+static void count_held(rc_heap *h, uint32_t lo, uint32_t hi, count_ctx *c)
+{
+    rc__vec held = {0};
+    c->refs = NULL;
+    c->from_garbage = NULL;
+    c->n = 0;
+    for (uint32_t i = lo; i < hi; i++) {
+        void *o = h->objs[i];
+        if (o && rc__type(RC__HEAD(o))->traverse(o, visit_gather, &held)) {
+            rc__vec_free(&held);
+            return;
+        }
+    }
+    if (held.len == 0) return;
+    qsort(held.v, held.len, sizeof *held.v, cmp_ptr);
+    size_t n = 0;
+    for (size_t i = 0; i < held.len; i++)
+        if (n == 0 || held.v[n - 1] != held.v[i]) held.v[n++] = held.v[i];
+    c->from_garbage = calloc(n, sizeof *c->from_garbage);
+    if (!c->from_garbage) {
+        rc__vec_free(&held);
+        return;
+    }
+    c->refs = (rc_weakref **)held.v;
+    c->n = n;
+    traverse_range(h, lo, hi, visit_count, c);
+}
+
+/* The collector's weak reference step for the garbage objs[lo..hi):
+ *  1. weak references that are garbage themselves — every reference to them
+ *     comes from the garbage — are cleared with no callback, whatever their
+ *     referent (bpo-38006: the referent may be freed by counting while the
+ *     garbage is cleared, and its callback would then see cleared objects;
+ *     guarded by test_trash_weakref_clear);
+ *  2. every weak reference to the garbage is cleared;
+ *  3. the callbacks of the weak references of step 2 that are alive run.
+ * No finalizer has run yet and nothing is cleared, so a callback sees only
+ * whole objects.  Heaps without weak references skip all of it. */
 void rc__wr_handle_garbage(rc_heap *h, uint32_t lo, uint32_t hi)
 {
+    if (h->wr->n == 0) return;
+    count_ctx c;
+    count_held(h, lo, hi, &c);
+    for (size_t k = 0; k < c.n; k++) {
+        rc_weakref *w = c.refs[k];
+        if (w->obj && RC__HEAD(w)->refcnt == c.from_garbage[k]) unlink_ref(w);
+    }
+
     rc_weakref *chain = NULL, **tail = &chain;
-    size_t n = 0;
     for (uint32_t i = lo; i < hi; i++) {
         void *o = h->objs[i];
         if (!o || !rc__has(RC__HEAD(o), RC__F_WEAKREFD)) continue;
         *tail = rc__wr_clear(h, RC__HEAD(o));
-        while (*tail) {
-            tail = &(*tail)->next;
-            n++;
-        }
+        while (*tail) tail = &(*tail)->next;
     }
-    if (!chain) return;
-
-    count_ctx c = {malloc(n * sizeof(rc_weakref *)), calloc(n, sizeof(size_t)), n};
-    if (c.refs && c.from_garbage) {
-        size_t k = 0;
-        for (rc_weakref *w = chain; w; w = w->next) c.refs[k++] = w;
-        qsort(c.refs, n, sizeof *c.refs, cmp_ptr);
-        for (uint32_t i = lo; i < hi; i++) {
-            void *o = h->objs[i];
-            if (o) rc__type(RC__HEAD(o))->traverse(o, visit_count, &c);
-        }
-    } else {
-        c.n = 0; /* no memory to tell: every callback runs */
-    }
-    /* Unchain the dead ones first, so that the chain run below holds only
-     * weak references that are alive. */
+    /* Keep only the weak references that are alive; one reference to each
+     * is ours (rc__wr_clear took it). */
     rc_weakref *live = NULL, **ltail = &live;
     while (chain) {
         rc_weakref *w = chain;
         chain = w->next;
         w->next = NULL;
-        size_t from_garbage = 0;
-        if (c.n) {
-            rc_weakref **at = bsearch(&w, c.refs, c.n, sizeof *c.refs, cmp_ptr);
-            from_garbage = c.from_garbage[at - c.refs];
-        }
-        /* One reference is ours (rc__wr_clear took it). */
+        size_t k = find_ref(&c, w);
+        size_t from_garbage = k < c.n ? c.from_garbage[k] : 0;
         if (RC__HEAD(w)->refcnt - 1 == from_garbage) {
-            rc_decref(w); /* still held by the garbage: no callback */
+            rc_decref(w); /* held by the garbage only: no callback */
         } else {
             *ltail = w;
             ltail = &w->next;
