@@ -87,11 +87,12 @@ RC_API const char *rc_strerror(int code);
 enum {
     /* Python's rules, exactly (the default): see docs/API.md. */
     RC_POLICY_PYTHON = 0,
-    /* Python's rules with a young threshold that adapts to what young
-     * collections find: it grows (up to a quarter of the tracked heap) while
-     * they find no garbage and falls back to threshold[0] as soon as they
-     * do.  Programs that make no cycles pay almost nothing for the
-     * collector; cyclic garbage is still bounded by the live heap. */
+    /* Python's rules with a young threshold that adapts to what automatic
+     * collections find: it doubles after each one that finds no garbage, up
+     * to the number of tracked objects, and falls back to threshold[0] as
+     * soon as one finds some.  Programs that make no cycles pay almost
+     * nothing for the collector; cyclic garbage waiting for collection is
+     * bounded by the size of the tracked heap. */
     RC_POLICY_ADAPTIVE = 1
 };
 
