@@ -50,7 +50,7 @@ RC_API const char *rc_version_string(void);
 #define RC_ERRNO_MAP(X)                                                     \
     X(NOMEM,   -1, "out of memory")                                        \
     X(INVAL,   -2, "invalid argument")                                     \
-    X(RANGE,   -3, "generation out of range (0, 1, 2, or -1 for all)")     \
+    X(RANGE,   -3, "generation out of range")     \
     X(STATE,   -4, "call not valid in the current state")                  \
     X(NOENT,   -5, "no such entry")                                        \
     X(BUSY,    -6, "a collection is already running")                      \
@@ -147,10 +147,22 @@ RC_API void *rc_new(rc_heap *h, const rc_type *t);
 /* As rc_new with a user part of `size` bytes (at least t->size). */
 RC_API void *rc_new_var(rc_heap *h, const rc_type *t, size_t size);
 
+/* As rc_new / rc_new_var, recording the allocation site (shown by debug
+ * builds' misuse messages and RC_DEBUG_* output).  Debug builds route
+ * rc_new and rc_new_var here through the macros below. */
+RC_API void *rc_new_at(rc_heap *h, const rc_type *t, const char *file, int line);
+RC_API void *rc_new_var_at(rc_heap *h, const rc_type *t, size_t size,
+                           const char *file, int line);
+#if defined(RC_DEBUG) && RC_DEBUG
+#  define rc_new(h, t)           rc_new_at((h), (t), __FILE__, __LINE__)
+#  define rc_new_var(h, t, size) rc_new_var_at((h), (t), (size), __FILE__, __LINE__)
+#endif
+
 RC_API size_t         rc_refcount(const void *obj);
 RC_API const rc_type *rc_type_of(const void *obj);
 RC_API rc_heap       *rc_heap_of(const void *obj);
-/* The usable size of the object's user part (at least what was asked). */
+/* The usable size of the object's user part: at least what was asked; the
+ * bytes past what was asked are not zeroed. */
 RC_API size_t         rc_size_of(const void *obj);
 
 /* Tracking, like Python's gc.is_tracked and the C API's GC_Track/UnTrack.
@@ -308,7 +320,7 @@ RC_API int rc_heap_check(const rc_heap *h, FILE *out);
 /* Memory statistics (the pool allocator)                              */
 /* ------------------------------------------------------------------ */
 
-#define RC_MEM_CLASSES 48 /* at most this many size classes are reported */
+#define RC_MEM_CLASSES 64 /* at most this many size classes are reported */
 
 typedef struct rc_memory_stats {
     size_t bytes_in_use;    /* bytes of live blocks: objects + headers      */

@@ -370,7 +370,8 @@ static uint32_t split_reachable(rc_heap *h, uint32_t lo, uint32_t *hi)
 
 static bool has_legacy_finalizer(rc__head *hd)
 {
-    return (rc__type(hd)->flags & RC_TYPE_LEGACY_FINALIZER) != 0;
+    const rc_type *t = rc__type(hd);
+    return (t->flags & RC_TYPE_LEGACY_FINALIZER) && t->finalize;
 }
 
 static void debug_object(rc_heap *h, const char *what, void *o)
@@ -488,17 +489,18 @@ static void close_collection(rc_heap *h, int generation, uint32_t s, uint32_t e)
 }
 
 /* The main function — read this first.  Collects `generation` and every
- * younger one; the caller has set h->collecting. */
-static gc_result collect_main(rc_heap *h, int generation)
+ * younger one, the objects of objs[s..end); the caller has set
+ * h->collecting.  Objects appended at or after `end` (by callbacks,
+ * finalizers) wait for the next collection. */
+static gc_result collect_main(rc_heap *h, int generation, uint32_t s, uint32_t end)
 {
     gc_result res = {0, 0};
-    uint32_t s = gen_start(h, generation);
-    uint32_t e = h->len;
     h->coll_start = s;
 
-    /* Steps 1–3: objs[s..r) reachable, objs[r..e) unreachable. */
+    /* Steps 1–3: objs[s..r) reachable, objs[r..e) unreachable; update_refs
+     * swept the holes, leaving objs[e..end) NULL. */
+    uint32_t e = end;
     uint32_t r = split_reachable(h, s, &e);
-    h->len = e; /* update_refs swept the holes; nothing was appended */
 
     /* Step 4: the legacy finalizers' part of the garbage: objs[r..r2). */
     uint32_t r2 = r;
@@ -531,7 +533,8 @@ static gc_result collect_main(rc_heap *h, int generation)
     save_uncollectable(h, r, r2);
 
     /* Step 10. */
-    close_collection(h, generation, s, e);
+    close_collection(h, generation, s, end);
+    h->coll_start = UINT32_MAX;
     return res;
 }
 
@@ -581,6 +584,8 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
 {
     if (h->collecting) return 0;
     h->collecting = true;
+    /* The set is fixed before any callback runs: what they create waits. */
+    uint32_t s = gen_start(h, generation), end = h->len;
     rc_gc_info info = {generation, 0, 0, 0};
     invoke_callbacks(h, RC_GC_START, &info);
 
@@ -590,7 +595,7 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
 
     uint64_t t0 = rc__now_ns();
     uint64_t freed0 = h->freed_bytes;
-    gc_result res = collect_main(h, generation);
+    gc_result res = collect_main(h, generation, s, end);
     uint64_t t1 = rc__now_ns();
     uint64_t pause = t1 - t0;
 
@@ -671,7 +676,8 @@ long rc_gc_collect(rc_heap *h, int generation)
 long rc_gc_collect_if_due(rc_heap *h)
 {
     if (!h) return rc__fail(NULL, RC_EINVAL), -1;
-    if (h->collecting || h->threshold[0] == 0 || h->count[0] <= h->young_threshold)
-        return 0;
-    return rc__collect(h, due_generation(h), true);
+    if (h->collecting || h->threshold[0] == 0) return 0;
+    bool due = h->count[0] > h->young_threshold ||
+               (h->interval_ns && rc__now_ns() - h->last_collect_ns >= h->interval_ns);
+    return due ? rc__collect(h, due_generation(h), true) : 0;
 }

@@ -127,6 +127,7 @@ rc_heap *rc_heap_new(const rc_config *cfg)
     h->debug = cfg->debug;
     h->debug_stream = cfg->debug_stream;
     h->last_collect_ns = rc__now_ns();
+    h->coll_start = UINT32_MAX;
     rc__update_trigger(h);
     return h;
 }
@@ -143,7 +144,13 @@ static int release_block(void *block, void *arg)
 void rc_heap_free(rc_heap *h)
 {
     if (!h) return;
-    if (!h->collecting) rc__collect(h, 2, false);
+    if (h->collecting || h->dealloc_depth > 0 || h->dying) {
+        /* Called from a finalizer, callback or release: the heap is in use
+         * further up the stack.  Refuse rather than free it under them. */
+        rc__fail(h, RC_EBUSY);
+        return;
+    }
+    rc__collect(h, 2, false);
     /* From here on nothing is freed one by one: counting stops (see
      * rc__dealloc), every live block gets its release call, then the
      * allocator hands all its memory back at once. */

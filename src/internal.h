@@ -30,7 +30,7 @@
  *           flags, read and written only through the accessors below.
  *
  * The prefix exists only in debug builds (a magic word and the allocation
- * site); its size is RC__PREFIX.
+ * site, both surviving the free); its size is RC__PREFIX.
  */
 #define RC__UNTRACKED     UINT32_MAX
 #define RC__F_FINALIZED   ((uintptr_t)1) /* finalize ran (or must not)   */
@@ -51,17 +51,22 @@ static inline bool rc__is_container(const rc_type *t) { return t->traverse != NU
 
 /* Debug builds put a prefix before the header. */
 typedef struct rc__prefix {
+    void       *link;     /* the allocator's free-list link once freed */
+    const char *file;     /* allocation site, when known */
     uint32_t    magic;    /* RC__MAGIC_LIVE or RC__MAGIC_FREED */
-    uint32_t    line;     /* allocation site, when known */
-    const char *file;
+    uint32_t    line;
+    uint64_t    pad;      /* keeps the header 16-byte aligned */
 } rc__prefix;
 #define RC__MAGIC_LIVE  0x52434c56u /* "RCLV" */
 #define RC__MAGIC_FREED 0x52434644u /* "RCFD" */
 #if defined(RC_DEBUG) && RC_DEBUG
-#  define RC__PREFIX sizeof(rc__prefix)
+#  define RC__PREFIX 32 /* sizeof(rc__prefix), usable in #if */
 #else
 #  define RC__PREFIX 0
 #endif
+_Static_assert(sizeof(rc__prefix) == 32, "the debug prefix is 32 bytes");
+_Static_assert(sizeof(void *) == 8 && sizeof(rc__head) == 16,
+               "recycle's header layout assumes a 64-bit target");
 static inline rc__prefix *rc__prefix_of(rc__head *hd)
 {
     return (rc__prefix *)((char *)hd - sizeof(rc__prefix));
@@ -153,7 +158,8 @@ struct rc_heap {
     bool     enabled;
     int      paused;            /* pause depth */
     bool     collecting;
-    uint32_t coll_start;        /* first index of the set being collected */
+    uint32_t coll_start;        /* first index of the set being collected;
+                                   UINT32_MAX when none is (callbacks) */
     uint64_t user_calls;        /* finalizers and weakref callbacks run */
     uint64_t interval_ns;       /* 0 = off */
     uint64_t last_collect_ns;

@@ -98,7 +98,12 @@ static void *alloc_block(rc_heap *h, size_t total, bool container)
     }
 }
 
-void *rc_new_var(rc_heap *h, const rc_type *t, size_t size)
+/* The real functions behind the debug macros of the same names. */
+#undef rc_new
+#undef rc_new_var
+
+static void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *file,
+                        int line)
 {
     if (RC_UNLIKELY(!h || !t || ((uintptr_t)t & RC__F_MASK) || size < t->size))
         return rc__fail_null(h, RC_EINVAL);
@@ -117,8 +122,11 @@ void *rc_new_var(rc_heap *h, const rc_type *t, size_t size)
 #if RC__PREFIX
     rc__prefix *p = rc__prefix_of(hd);
     p->magic = RC__MAGIC_LIVE;
-    p->file = NULL;
-    p->line = 0;
+    p->file = file;
+    p->line = (uint32_t)line;
+#else
+    (void)file;
+    (void)line;
 #endif
     hd->refcnt = 1;
     hd->gc = RC__UNTRACKED;
@@ -129,10 +137,26 @@ void *rc_new_var(rc_heap *h, const rc_type *t, size_t size)
     return obj;
 }
 
+void *rc_new_var(rc_heap *h, const rc_type *t, size_t size)
+{
+    return new_object(h, t, size, NULL, 0);
+}
+
 void *rc_new(rc_heap *h, const rc_type *t)
 {
     if (RC_UNLIKELY(!t)) return rc__fail_null(h, RC_EINVAL);
-    return rc_new_var(h, t, t->size);
+    return new_object(h, t, t->size, NULL, 0);
+}
+
+void *rc_new_var_at(rc_heap *h, const rc_type *t, size_t size, const char *file, int line)
+{
+    return new_object(h, t, size, file, line);
+}
+
+void *rc_new_at(rc_heap *h, const rc_type *t, const char *file, int line)
+{
+    if (RC_UNLIKELY(!t)) return rc__fail_null(h, RC_EINVAL);
+    return new_object(h, t, t->size, file, line);
 }
 
 /* ------------------------------------------------------------------ */

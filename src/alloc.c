@@ -1,0 +1,864 @@
+/* alloc.c — the pool allocator: a private heap of size-class pools under
+ * every object.  Each rc_heap owns one rc__alloc; nothing here is shared
+ * between allocators, so heaps in different threads need no lock, and no
+ * path takes one.
+ *
+ * Layout
+ * ------
+ * A *segment* is 4 MiB of address space from mmap, aligned to its size, so
+ * the segment of a block is its address with the low 22 bits cleared.  It
+ * is cut into 64 *pages* of 64 KiB.  Page 0 holds the segment header: the
+ * owning heap and allocator, 64 page descriptors and 64 live bitmaps.  Pages
+ * 1..63 each hold *blocks* of one size class:
+ *
+ *   segment  [ header | page 1 | page 2 | ...              | page 63 ]  4 MiB
+ *   page     [ block | block | ... | block | tail < 1 block ]            64 KiB
+ *   block    [ next: 8 bytes, only while free | bytes 8.. untouched ]
+ *
+ *   rc__block_owner(b) = seg(b)->owner
+ *   rc__block_size(b)  = seg(b)->pages[(b - seg(b)) >> 16].bsize
+ *
+ * both O(1) from the address alone.  A block larger than the largest class
+ * (16 KiB) gets a *big segment* of its own, mapped just large enough and
+ * aligned the same way; its header is the first 128 bytes, pages[0]
+ * describes the block, which starts right after, so the same two lookups
+ * work unchanged.
+ *
+ * Size classes (53): 16-byte steps from 16 to 528 bytes (512 user bytes + the
+ * 16-byte object header), then 4 per doubling (640, 768, 896, 1024, 1280,
+ * ...) to 16 KiB.  Worst internal waste: 15 bytes up to 528, under 25%
+ * above.  Blocks are 16-byte aligned because pages are and every class is a
+ * multiple of 16.
+ *
+ * Live bitmaps.  Each page has 4096 bits, one per 16-byte granule; a bit is
+ * set iff a live block starts there.  They make rc__alloc_walk and
+ * rc__alloc_owns exact without reading block memory (which is poisoned
+ * while free), and catch a double free for the price of the bit test the
+ * free path does anyway.
+ *
+ * Page states.  A page of a small segment is
+ *   free      bsize == 0; bit set in seg->free_mask.  "Dirty" (bit also in
+ *             seg->dirty_mask) if still backed by memory, else returned
+ *             with madvise(MADV_DONTNEED) or never touched;
+ *   queued    given to class c and on queue[c] (a->head[c] .. a->tail[c]):
+ *             it has a free block, or it is the queue's head;
+ *   full      given to class c and off the queue: no free block at all.
+ * a->cur[c] is the head of queue[c] (or the sentinel a->none, which has no
+ * room), and the fast path allocates from it alone.
+ *
+ * Invariants, for every page p of class c, segment s, allocator a:
+ *   p.used + len(p.free) + (p.end - p.bump) / p.bsize == p.capacity
+ *   p.used == popcount(live bits of p)
+ *   p.queued  <=>  p on queue[c];   !p.queued  =>  p.free == NULL && p.bump == p.end
+ *   every queued page but the head has room
+ *   a.cur[c] == (queue[c] empty ? &a.none : head of queue[c])
+ *   s.used_pages + popcount(s.free_mask) == 63;  dirty_mask ⊆ free_mask
+ *   a.in_use    == Σ bsize over live blocks (small and big)
+ *   a.committed == Σ small segments (header bytes + 64 KiB × (used + dirty pages))
+ *                + Σ big segments' mapped bytes (+ the cached big segment)
+ *   a.dirty     == Σ popcount(s.dirty_mask) <= DIRTY_MAX
+ *   a.empty_segs == small segments with no page in use, at most 1
+ *
+ * Fast paths, no syscall, no lock, no division:
+ *   alloc: call-count compare, class (shift, or clz for > 528 bytes), limit
+ *          compare, pop the free list or bump, set one bit, add: ~20
+ *          instructions.
+ *   free:  mask + shift to the page descriptor, test-and-clear one bit,
+ *          push, subtract, one compare: ~15 instructions.
+ * Slow paths: a class's head page ran out (pick the fullest of the next few
+ * queued pages, else a new page); a full page got its first free block
+ * (queue it at the tail); a page became empty (return it to its segment).
+ *
+ * Returning memory.  New pages come from the fullest segment that has a
+ * free page (pymalloc's heuristic), so lightly used segments drain.  An
+ * empty page goes back to its segment; up to DIRTY_MAX such pages stay
+ * backed for quick reuse, the rest are returned with MADV_DONTNEED.  An
+ * empty segment is unmapped, except one per allocator kept (decommitted) to
+ * avoid map/unmap churn.  A big block's segment is unmapped when freed,
+ * except one small one (<= BIG_CACHE_MAX) kept for the next big block.  A
+ * class keeps its last page even when empty, so alloc/free ping-pong never
+ * reaches the system.
+ *
+ * Tools: every state change of a block is reported through src/track.h
+ * (ASan poisoning or valgrind mempool requests); the allocator reads free
+ * memory only to follow a free-list link, and unpoisons exactly that.
+ */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, madvise */
+#endif
+
+#include "internal.h"
+#include "track.h"
+
+#include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ */
+/* Geometry                                                            */
+/* ------------------------------------------------------------------ */
+
+#define SEG_SHIFT     22
+#define SEG_SIZE      ((size_t)1 << SEG_SHIFT)          /* 4 MiB  */
+#define SEG_MASK      (SEG_SIZE - 1)
+#define PG_SHIFT      16
+#define PG_SIZE       ((size_t)1 << PG_SHIFT)           /* 64 KiB */
+#define PAGES         (SEG_SIZE >> PG_SHIFT)            /* 64     */
+#define GRANULE_SHIFT 4                                 /* 16 B   */
+#define GRANULES      (PG_SIZE >> GRANULE_SHIFT)        /* 4096   */
+#define LIVE_WORDS    (GRANULES / 64)                   /* 64     */
+#define FINE_MAX      528                               /* 16-byte steps up to here */
+#define SMALL_MAX     16384                             /* larger: a big segment */
+#define NCLASSES      53
+#define DIRTY_MAX     8                                 /* empty pages kept backed */
+#define BIG_CACHE_MAX ((size_t)256 << 10)               /* largest big segment kept */
+
+static const uint32_t class_size[NCLASSES] = {
+     16,  32,  48,  64,  80,  96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256,
+    272, 288, 304, 320, 336, 352, 368, 384, 400, 416, 432, 448, 464, 480, 496, 512,
+    528,
+    640, 768, 896, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096,
+    5120, 6144, 7168, 8192, 10240, 12288, 14336, 16384,
+};
+
+typedef struct block {
+    struct block *next; /* only while free; bytes 8.. are never touched */
+} block;
+
+typedef struct page {
+    alignas(64) block *free; /* free blocks, LIFO */
+    char        *bump;       /* next never-used block ... */
+    char        *end;        /* ... up to here */
+    struct page *prev, *next;/* queue[cls] */
+    size_t       bsize;      /* bytes per block; 0 = page free */
+    uint32_t     used;       /* live blocks */
+    uint32_t     capacity;   /* blocks that fit */
+    uint8_t      cls;
+    uint8_t      index;      /* in its segment */
+    bool         queued;
+    bool         big;        /* pages[0] of a big segment */
+} page;
+
+typedef struct segment {
+    rc_heap   *owner;
+    rc__alloc *alloc;
+    size_t     size;       /* bytes mapped */
+    uint64_t   free_mask;  /* pages given to no class (bit 0, the header, never) */
+    uint64_t   dirty_mask; /* free pages still backed */
+    uint32_t   used_pages;
+    bool       big;
+    page       pages[PAGES];             /* a big segment has pages[0] only */
+    uint64_t   live[PAGES][LIVE_WORDS];  /* small segments only */
+} segment;
+
+#define BIG_HDR ((offsetof(segment, pages) + sizeof(page) + 15) & ~(size_t)15)
+
+_Static_assert(sizeof(segment) <= PG_SIZE, "the header fits in page 0");
+_Static_assert(PAGES == 64, "one uint64_t mask covers a segment's pages");
+_Static_assert(BIG_HDR <= PG_SIZE, "a big block starts in page 0");
+
+struct rc__alloc {
+    page      *cur[NCLASSES];  /* the fast path's page per class */
+    size_t     in_use;         /* bytes in live blocks */
+    size_t     limit;          /* SIZE_MAX = none */
+    uint64_t   calls;          /* rc__alloc_block calls so far */
+    uint64_t   fail_at;        /* UINT64_MAX = never */
+    rc_heap   *owner;
+    page      *head[NCLASSES], *tail[NCLASSES];
+    segment  **segs;           /* every mapped segment but big_cache, by address */
+    size_t     nsegs, capsegs;
+    segment   *filling;        /* where new pages come from */
+    segment   *big_cache;      /* a freed big segment kept for reuse */
+    size_t     committed;      /* bytes_from_os */
+    size_t     dirty;
+    size_t     empty_segs;
+    size_t     nbig, big_bytes;
+    size_t     os_page, hdr_bytes;
+    uintptr_t  hint;           /* the last segment mapped: map the next below it */
+    page       none;           /* cur[c] of a class with no page: never has room */
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+static inline size_t round_up(size_t n, size_t to) { return (n + to - 1) & ~(to - 1); }
+
+static inline segment *segment_of(const void *p)
+{
+    return (segment *)((uintptr_t)p & ~(uintptr_t)SEG_MASK);
+}
+
+static inline page *page_of(segment *s, const void *p)
+{
+    return &s->pages[((uintptr_t)p - (uintptr_t)s) >> PG_SHIFT];
+}
+
+static inline char *page_start(segment *s, unsigned i)
+{
+    return (char *)s + ((size_t)i << PG_SHIFT);
+}
+
+static inline unsigned granule(const void *p)
+{
+    return (unsigned)(((uintptr_t)p >> GRANULE_SHIFT) & (GRANULES - 1));
+}
+
+static inline unsigned class_of(size_t size)
+{
+    if (size <= FINE_MAX)
+        return size ? (unsigned)((size - 1) >> 4) : 0;
+    size_t s = size - 1;
+    unsigned b = 63u - (unsigned)__builtin_clzll((unsigned long long)s);
+    return 33u + (b - 9u) * 4u + (unsigned)((s >> (b - 2u)) & 3u);
+}
+
+/* ------------------------------------------------------------------ */
+/* The system: mapping, unmapping, decommitting                        */
+/* ------------------------------------------------------------------ */
+
+/* size bytes aligned to SEG_SIZE, or NULL.  First try just below the last
+ * segment (mmap hands out addresses top-down, so that range is usually
+ * free and one syscall suffices); else over-map and trim. */
+static char *map_aligned(rc__alloc *a, size_t size)
+{
+    const int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS;
+    size_t span = round_up(size, SEG_SIZE);
+    if (a->hint > span) {
+        void *want = (void *)(a->hint - span);
+        void *p = mmap(want, size, prot, flags, -1, 0);
+        if (p != MAP_FAILED && ((uintptr_t)p & SEG_MASK) == 0) {
+            a->hint = (uintptr_t)p;
+            return p;
+        }
+        if (p != MAP_FAILED)
+            munmap(p, size);
+    }
+    size_t over = size + SEG_SIZE - a->os_page;
+    char *raw = mmap(NULL, over, prot, flags, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    char *start = (char *)round_up((uintptr_t)raw, SEG_SIZE);
+    size_t lead = (size_t)(start - raw), trail = over - lead - size;
+    if (lead)
+        munmap(raw, lead);
+    if (trail)
+        munmap(start + size, trail);
+    a->hint = (uintptr_t)start;
+    return start;
+}
+
+static void unmap(void *p, size_t size)
+{
+    rc__track_unmap(p, size);
+    munmap(p, size);
+}
+
+/* Give a free page's memory back; its next touch reads zeros. */
+static void decommit(rc__alloc *a, void *p, size_t size, size_t counted)
+{
+    madvise(p, size, MADV_DONTNEED);
+    a->committed -= counted;
+}
+
+/* ------------------------------------------------------------------ */
+/* The segment table: sorted by address, for owns() and walks           */
+/* ------------------------------------------------------------------ */
+
+/* The index of the first segment at or above addr. */
+static size_t find_slot(const rc__alloc *a, uintptr_t addr)
+{
+    size_t lo = 0, hi = a->nsegs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((uintptr_t)a->segs[mid] < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static segment *find_segment(const rc__alloc *a, uintptr_t base)
+{
+    size_t i = find_slot(a, base);
+    return i < a->nsegs && (uintptr_t)a->segs[i] == base ? a->segs[i] : NULL;
+}
+
+/* Room for one more entry, so insertion cannot fail after mapping. */
+static bool reserve_slot(rc__alloc *a)
+{
+    if (a->nsegs < a->capsegs)
+        return true;
+    size_t cap = a->capsegs ? a->capsegs * 2 : 8;
+    segment **v = realloc(a->segs, cap * sizeof *v);
+    if (!v)
+        return false;
+    a->segs = v;
+    a->capsegs = cap;
+    return true;
+}
+
+static void insert_segment(rc__alloc *a, segment *s)
+{
+    size_t i = find_slot(a, (uintptr_t)s);
+    memmove(&a->segs[i + 1], &a->segs[i], (a->nsegs - i) * sizeof *a->segs);
+    a->segs[i] = s;
+    a->nsegs++;
+}
+
+static void remove_segment(rc__alloc *a, segment *s)
+{
+    size_t i = find_slot(a, (uintptr_t)s);
+    memmove(&a->segs[i], &a->segs[i + 1], (a->nsegs - i - 1) * sizeof *a->segs);
+    a->nsegs--;
+    if (a->filling == s)
+        a->filling = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Segments and pages                                                  */
+/* ------------------------------------------------------------------ */
+
+static segment *new_segment(rc__alloc *a)
+{
+    if (!reserve_slot(a))
+        return NULL;
+    segment *s = (segment *)map_aligned(a, SEG_SIZE);
+    if (!s)
+        return NULL;
+    s->owner = a->owner;
+    s->alloc = a;
+    s->size = SEG_SIZE;
+    s->free_mask = ~(uint64_t)1;
+    for (unsigned i = 0; i < PAGES; i++)
+        s->pages[i].index = (uint8_t)i;
+    rc__track_mem_noaccess(page_start(s, 1), SEG_SIZE - PG_SIZE);
+    insert_segment(a, s);
+    a->committed += a->hdr_bytes;
+    a->empty_segs++;
+    return s;
+}
+
+/* The fullest small segment with a free page (pymalloc's heuristic), or a
+ * new one.  The choice sticks until that segment has no free page left. */
+static segment *segment_for_page(rc__alloc *a)
+{
+    segment *s = a->filling;
+    if (s && s->free_mask)
+        return s;
+    s = NULL;
+    for (size_t i = 0; i < a->nsegs; i++) {
+        segment *t = a->segs[i];
+        if (!t->big && t->free_mask && (!s || t->used_pages > s->used_pages))
+            s = t;
+    }
+    if (!s)
+        s = new_segment(a);
+    a->filling = s;
+    return s;
+}
+
+/* A fresh page for class c, not yet queued; NULL if the system refuses. */
+static page *take_page(rc__alloc *a, unsigned c)
+{
+    segment *s = segment_for_page(a);
+    if (!s)
+        return NULL;
+    uint64_t m = s->free_mask & s->dirty_mask;
+    bool dirty = m != 0;
+    if (!dirty)
+        m = s->free_mask;
+    unsigned i = (unsigned)__builtin_ctzll(m);
+    uint64_t bit = (uint64_t)1 << i;
+    s->free_mask &= ~bit;
+    if (dirty) {
+        s->dirty_mask &= ~bit;
+        a->dirty--;
+    } else {
+        a->committed += PG_SIZE;
+    }
+    if (s->used_pages++ == 0)
+        a->empty_segs--;
+
+    page *pg = &s->pages[i];
+    size_t bs = class_size[c];
+    uint32_t cap = (uint32_t)(PG_SIZE / bs);
+    char *start = page_start(s, i);
+    pg->free = NULL;
+    pg->bump = start;
+    pg->end = start + (size_t)cap * bs;
+    pg->prev = pg->next = NULL;
+    pg->bsize = bs;
+    pg->used = 0;
+    pg->capacity = cap;
+    pg->cls = (uint8_t)c;
+    pg->queued = false;
+    pg->big = false;
+    return pg;
+}
+
+static void unmap_small(rc__alloc *a, segment *s)
+{
+    size_t dirty = (size_t)__builtin_popcountll(s->dirty_mask);
+    remove_segment(a, s);
+    a->dirty -= dirty;
+    a->committed -= a->hdr_bytes + dirty * PG_SIZE;
+    a->empty_segs--;
+    unmap(s, s->size);
+}
+
+/* s has no page in use any more: keep it (decommitted) if it is the only
+ * empty one, else unmap it. */
+static void segment_emptied(rc__alloc *a, segment *s)
+{
+    if (a->empty_segs > 1) {
+        unmap_small(a, s);
+        return;
+    }
+    size_t dirty = (size_t)__builtin_popcountll(s->dirty_mask);
+    if (dirty)
+        decommit(a, page_start(s, 1), SEG_SIZE - PG_SIZE, dirty * PG_SIZE);
+    a->dirty -= dirty;
+    s->dirty_mask = 0;
+    if (a->filling == s)
+        a->filling = NULL; /* prefer fuller segments from now on */
+}
+
+/* pg (used == 0, off its queue) goes back to its segment. */
+static void release_page(rc__alloc *a, segment *s, page *pg)
+{
+    unsigned i = pg->index;
+    uint64_t bit = (uint64_t)1 << i;
+    pg->free = NULL;
+    pg->bump = pg->end = NULL;
+    pg->bsize = 0;
+    pg->capacity = 0;
+    s->free_mask |= bit;
+    if (a->dirty < DIRTY_MAX) {
+        s->dirty_mask |= bit;
+        a->dirty++;
+    } else {
+        decommit(a, page_start(s, i), PG_SIZE, PG_SIZE);
+    }
+    if (--s->used_pages == 0) {
+        a->empty_segs++;
+        segment_emptied(a, s);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Class queues                                                        */
+/* ------------------------------------------------------------------ */
+
+static void set_cur(rc__alloc *a, unsigned c)
+{
+    a->cur[c] = a->head[c] ? a->head[c] : &a->none;
+}
+
+static void push_head(rc__alloc *a, page *pg)
+{
+    unsigned c = pg->cls;
+    pg->prev = NULL;
+    pg->next = a->head[c];
+    if (pg->next)
+        pg->next->prev = pg;
+    else
+        a->tail[c] = pg;
+    a->head[c] = pg;
+    pg->queued = true;
+    set_cur(a, c);
+}
+
+static void push_tail(rc__alloc *a, page *pg)
+{
+    unsigned c = pg->cls;
+    pg->next = NULL;
+    pg->prev = a->tail[c];
+    if (pg->prev)
+        pg->prev->next = pg;
+    else
+        a->head[c] = pg;
+    a->tail[c] = pg;
+    pg->queued = true;
+    set_cur(a, c);
+}
+
+static void unlink_page(rc__alloc *a, page *pg)
+{
+    unsigned c = pg->cls;
+    if (pg->prev)
+        pg->prev->next = pg->next;
+    else
+        a->head[c] = pg->next;
+    if (pg->next)
+        pg->next->prev = pg->prev;
+    else
+        a->tail[c] = pg->prev;
+    pg->prev = pg->next = NULL;
+    pg->queued = false;
+    set_cur(a, c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Allocation                                                          */
+/* ------------------------------------------------------------------ */
+
+/* A block from pg, or NULL if it has no room.  The one place free memory is
+ * read: the link, opened to the tool just before. */
+static inline block *pop(page *pg, size_t bs)
+{
+    block *b = pg->free;
+    if (RC_LIKELY(b != NULL)) {
+        rc__track_mem_defined(b, sizeof(block));
+        pg->free = b->next;
+        return b;
+    }
+    if (RC_LIKELY(pg->bump < pg->end)) {
+        b = (block *)pg->bump;
+        pg->bump += bs;
+        return b;
+    }
+    return NULL;
+}
+
+/* The head of queue[c] has no room: retire it as full and make the fullest
+ * of the next few queued pages the head (so emptier pages can drain), or
+ * take a new page.  Every queued page but the head has room. */
+static page *next_page(rc__alloc *a, unsigned c)
+{
+    page *pg = a->head[c];
+    if (pg)
+        unlink_page(a, pg);
+    pg = a->head[c];
+    if (pg) {
+        page *best = pg;
+        int looked = 0;
+        for (page *q = pg->next; q && looked < 8; q = q->next, looked++)
+            if (q->used > best->used)
+                best = q;
+        if (best != pg) {
+            unlink_page(a, best);
+            push_head(a, best);
+        }
+        return best;
+    }
+    pg = take_page(a, c);
+    if (pg)
+        push_head(a, pg);
+    return pg;
+}
+
+static void *alloc_big(rc__alloc *a, size_t size)
+{
+    if (size > SIZE_MAX / 2)
+        return NULL;
+    size_t map = round_up(BIG_HDR + size, a->os_page);
+    segment *s = a->big_cache;
+    if (s && s->pages[0].bsize >= size && s->pages[0].bsize / 2 <= size)
+        map = s->size;
+    else
+        s = NULL;
+    size_t usable = map - BIG_HDR;
+    if (a->in_use + usable > a->limit || !reserve_slot(a))
+        return NULL;
+    if (s) {
+        a->big_cache = NULL;
+    } else {
+        s = (segment *)map_aligned(a, map);
+        if (!s)
+            return NULL;
+        s->owner = a->owner;
+        s->alloc = a;
+        s->size = map;
+        s->big = true;
+        page *pg = &s->pages[0];
+        pg->bsize = usable;
+        pg->capacity = 1;
+        pg->big = true;
+        a->committed += map;
+    }
+    insert_segment(a, s);
+    s->pages[0].used = 1;
+    a->in_use += usable;
+    a->nbig++;
+    a->big_bytes += usable;
+    void *b = (char *)s + BIG_HDR;
+    rc__track_block_alloc(a, b, usable);
+    return b;
+}
+
+void *rc__alloc_block(rc__alloc *a, size_t size)
+{
+    if (RC_UNLIKELY(++a->calls >= a->fail_at))
+        return NULL;
+    if (RC_UNLIKELY(size > SMALL_MAX))
+        return alloc_big(a, size);
+    unsigned c = class_of(size);
+    size_t bs = class_size[c];
+    if (RC_UNLIKELY(a->in_use + bs > a->limit))
+        return NULL;
+    page *pg = a->cur[c];
+    block *b = pop(pg, bs);
+    if (RC_UNLIKELY(!b)) {
+        pg = next_page(a, c);
+        if (!pg)
+            return NULL;
+        b = pop(pg, bs);
+    }
+    pg->used++;
+    segment_of(b)->live[pg->index][granule(b) >> 6] |= (uint64_t)1 << (granule(b) & 63);
+    a->in_use += bs;
+    rc__track_block_alloc(a, b, bs);
+    return b;
+}
+
+/* ------------------------------------------------------------------ */
+/* Freeing                                                             */
+/* ------------------------------------------------------------------ */
+
+static void bad_free(const void *p)
+{
+#if defined(RC_DEBUG) && RC_DEBUG
+    fprintf(stderr, "recycle: freeing %p, which is not a live block "
+                    "(double free?)\n", p);
+    abort();
+#else
+    (void)p; /* ignored: the free list stays intact */
+#endif
+}
+
+static void free_big(rc__alloc *a, segment *s, void *p)
+{
+    page *pg = &s->pages[0];
+    if (RC_UNLIKELY(p != (char *)s + BIG_HDR || pg->used == 0)) {
+        bad_free(p);
+        return;
+    }
+    pg->used = 0;
+    a->in_use -= pg->bsize;
+    a->nbig--;
+    a->big_bytes -= pg->bsize;
+    rc__track_block_free(a, p, pg->bsize);
+    remove_segment(a, s);
+    if (!a->big_cache && s->size <= BIG_CACHE_MAX) {
+        a->big_cache = s;
+        return;
+    }
+    a->committed -= s->size;
+    unmap(s, s->size);
+}
+
+/* The slow half of rc__free_block: pg was full, or is now empty. */
+static void page_freed(rc__alloc *a, segment *s, page *pg)
+{
+    if (!pg->queued)
+        push_tail(a, pg);
+    if (pg->used == 0 && !(a->head[pg->cls] == pg && pg->next == NULL)) {
+        unlink_page(a, pg);
+        release_page(a, s, pg);
+    }
+}
+
+void rc__free_block(void *p)
+{
+    segment *s = segment_of(p);
+    page *pg = page_of(s, p);
+    rc__alloc *a = s->alloc;
+    if (RC_UNLIKELY(pg->big)) {
+        free_big(a, s, p);
+        return;
+    }
+    unsigned g = granule(p);
+    uint64_t *word = &s->live[pg->index][g >> 6];
+    uint64_t bit = (uint64_t)1 << (g & 63);
+    if (RC_UNLIKELY(!(*word & bit))) {
+        bad_free(p);
+        return;
+    }
+    *word &= ~bit;
+    block *b = p;
+    b->next = pg->free;
+    pg->free = b;
+    rc__track_block_free(a, p, pg->bsize);
+    a->in_use -= pg->bsize;
+    if (RC_UNLIKELY(--pg->used == 0 || !pg->queued))
+        page_freed(a, s, pg);
+}
+
+/* ------------------------------------------------------------------ */
+/* Lookups                                                             */
+/* ------------------------------------------------------------------ */
+
+size_t rc__block_size(const void *p)
+{
+    segment *s = segment_of(p);
+    return page_of(s, p)->bsize;
+}
+
+rc_heap *rc__block_owner(const void *p)
+{
+    return segment_of(p)->owner;
+}
+
+size_t rc__alloc_in_use(const rc__alloc *a)
+{
+    return a->in_use;
+}
+
+void rc__alloc_set_limit(rc__alloc *a, size_t limit)
+{
+    a->limit = limit ? limit : SIZE_MAX;
+}
+
+/* Reads nothing outside the allocator's own headers until the segment
+ * table has vouched for the address. */
+bool rc__alloc_owns(const rc__alloc *a, const void *p)
+{
+    uintptr_t u = (uintptr_t)p;
+    if (!a || !p || (u & 15))
+        return false;
+    segment *s = find_segment(a, u & ~(uintptr_t)SEG_MASK);
+    if (!s)
+        return false;
+    if (s->big)
+        return u == (uintptr_t)s + BIG_HDR && s->pages[0].used == 1;
+    size_t i = (u - (uintptr_t)s) >> PG_SHIFT;
+    if (i == 0)
+        return false;
+    unsigned g = granule(p);
+    return (s->live[i][g >> 6] >> (g & 63)) & 1;
+}
+
+/* Segments are visited in address order, each found afresh by binary
+ * search, so fn may allocate (a block it allocates may or may not be
+ * visited); it must not free. */
+int rc__alloc_walk(rc__alloc *a, int (*fn)(void *block, void *arg), void *arg)
+{
+    uintptr_t next = 0;
+    for (;;) {
+        size_t k = find_slot(a, next);
+        if (k >= a->nsegs)
+            return 0;
+        segment *s = a->segs[k];
+        next = (uintptr_t)s + 1;
+        if (s->big) {
+            if (s->pages[0].used) {
+                int r = fn((char *)s + BIG_HDR, arg);
+                if (r)
+                    return r;
+            }
+            continue;
+        }
+        for (unsigned i = 1; i < PAGES; i++) {
+            if (!s->pages[i].bsize)
+                continue;
+            char *start = page_start(s, i);
+            for (unsigned w = 0; w < LIVE_WORDS; w++) {
+                uint64_t bits = s->live[i][w];
+                while (bits) {
+                    unsigned g = w * 64 + (unsigned)__builtin_ctzll(bits);
+                    bits &= bits - 1;
+                    int r = fn(start + ((size_t)g << GRANULE_SHIFT), arg);
+                    if (r)
+                        return r;
+                }
+            }
+        }
+    }
+}
+
+/* The fields of rc_memory_stats (include/recycle.h), as filled here:
+ *   bytes_in_use   Σ block size of live blocks, headers included: what the
+ *                  limit is checked against (rc__alloc_in_use).
+ *   bytes_from_os  mapped memory the allocator holds backed: segment
+ *                  headers, pages given to a class, empty pages not yet
+ *                  returned (at most DIRTY_MAX), big blocks' whole mappings
+ *                  and the cached big segment.  Address space reserved but
+ *                  never touched or returned with MADV_DONTNEED is not
+ *                  counted.  Always >= bytes_in_use.
+ *   arenas_in_use  segments mapped: small ones (including the one empty
+ *                  segment kept), big ones, and the cached big one.
+ *   pools_in_use   pages (64 KiB) holding at least one live block.
+ *   large_objects  live blocks larger than the largest class (16 KiB);
+ *   large_bytes    their block sizes (also counted in bytes_in_use).
+ *   fragmentation  1 - bytes_in_use / bytes_from_os (0 when nothing is held).
+ *   nclasses, classes[]  one entry per size class that has a page, smallest
+ *                  first (at most RC_MEM_CLASSES): block_size (header
+ *                  included), blocks_in_use, and blocks_free = blocks that
+ *                  still fit in that class's pages (free list + unused tail).
+ *                  Σ block_size × blocks_in_use + large_bytes == bytes_in_use.
+ */
+void rc__alloc_stats(const rc__alloc *a, rc_memory_stats *out)
+{
+    size_t used[NCLASSES] = {0}, avail[NCLASSES] = {0};
+    bool present[NCLASSES] = {false};
+    memset(out, 0, sizeof *out);
+    out->bytes_in_use = a->in_use;
+    out->bytes_from_os = a->committed;
+    out->arenas_in_use = a->nsegs + (a->big_cache != NULL);
+    out->large_objects = a->nbig;
+    out->large_bytes = a->big_bytes;
+    for (size_t k = 0; k < a->nsegs; k++) {
+        const segment *s = a->segs[k];
+        if (s->big)
+            continue;
+        for (unsigned i = 1; i < PAGES; i++) {
+            const page *pg = &s->pages[i];
+            if (!pg->bsize)
+                continue;
+            present[pg->cls] = true;
+            used[pg->cls] += pg->used;
+            avail[pg->cls] += pg->capacity - pg->used;
+            out->pools_in_use += pg->used > 0;
+        }
+    }
+    for (unsigned c = 0; c < NCLASSES && out->nclasses < RC_MEM_CLASSES; c++) {
+        if (!present[c])
+            continue;
+        size_t n = out->nclasses++;
+        out->classes[n].block_size = class_size[c];
+        out->classes[n].blocks_in_use = used[c];
+        out->classes[n].blocks_free = avail[c];
+    }
+    out->fragmentation = a->committed
+        ? 1.0 - (double)a->in_use / (double)a->committed : 0.0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Birth and death                                                     */
+/* ------------------------------------------------------------------ */
+
+rc__alloc *rc__alloc_new(rc_heap *owner, size_t limit, unsigned long fail_after)
+{
+    rc__alloc *a = aligned_alloc(alignof(rc__alloc), round_up(sizeof *a, alignof(rc__alloc)));
+    if (!a)
+        return NULL;
+    memset(a, 0, sizeof *a);
+    long ps = sysconf(_SC_PAGESIZE);
+    a->os_page = ps > 0 ? (size_t)ps : 4096;
+    a->hdr_bytes = round_up(sizeof(segment), a->os_page);
+    a->owner = owner;
+    a->limit = limit ? limit : SIZE_MAX;
+    a->fail_at = fail_after ? (uint64_t)fail_after : UINT64_MAX;
+    a->none.bump = a->none.end = (char *)&a->none;
+    for (unsigned c = 0; c < NCLASSES; c++)
+        a->cur[c] = &a->none;
+    rc__track_pool_new(a);
+    return a;
+}
+
+void rc__alloc_destroy(rc__alloc *a)
+{
+    if (!a)
+        return;
+    rc__track_pool_destroy(a);
+    for (size_t i = 0; i < a->nsegs; i++)
+        unmap(a->segs[i], a->segs[i]->size);
+    if (a->big_cache)
+        unmap(a->big_cache, a->big_cache->size);
+    free(a->segs);
+    free(a);
+}
