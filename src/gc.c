@@ -529,8 +529,10 @@ static gc_result collect_main(rc_heap *h, int generation, uint32_t s, uint32_t e
         if (h->debug & RC_DEBUG_COLLECTABLE) debug_object(h, "collectable", h->objs[i]);
     }
     rc__wr_handle_garbage(h, r3, e3);
-    delete_garbage(h, r3, e3);
+    /* The garbage list takes its references before the garbage is cleared:
+     * a legacy object that only the garbage refers to must stay intact. */
     save_uncollectable(h, r, r2);
+    delete_garbage(h, r3, e3);
 
     /* Step 10. */
     close_collection(h, generation, s, end);
