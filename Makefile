@@ -1,0 +1,123 @@
+# A thin wrapper over CMake.  Every variant has its own build directory under
+# build/; each target configures (cheap when nothing changed), builds, and
+# runs what it names.
+#
+#   make                  release build (-O2 -g)                 build/release
+#   make test             release build + ctest                  build/release
+#   make demo             release build + run examples/demo      build/release
+#   make install          release build + install into PREFIX (default /usr/local)
+#   make debug            RC_DEBUG=ON (-O0 -g) + ctest           build/debug
+#   make asan             ASan + UBSan (-O1 -g) + ctest          build/asan
+#   make valgrind         RC_VALGRIND=ON (-O1 -g), tests under valgrind  build/valgrind
+#   make bench            release build + bench/ (see the hook below)
+#   make clean            remove build/
+#
+# Variables: CMAKE_ARGS (extra configure arguments, e.g. -DRC_WERROR=ON, as
+# CI passes), CTEST_ARGS (e.g. "-R test_gc"), PREFIX, JOBS, BUILD_DIR.
+# Note that CMake caches options: an option given once stays set in that
+# build directory until changed or the directory is removed.
+
+MAKEFLAGS  += --no-print-directory
+
+CMAKE      ?= cmake
+CTEST      ?= ctest
+BUILD_DIR  ?= build
+PREFIX     ?= /usr/local
+JOBS       ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+CTEST_ARGS ?=
+
+RELEASE_DIR  := $(BUILD_DIR)/release
+DEBUG_DIR    := $(BUILD_DIR)/debug
+ASAN_DIR     := $(BUILD_DIR)/asan
+VALGRIND_DIR := $(BUILD_DIR)/valgrind
+
+RELEASE_ARGS  := -DCMAKE_BUILD_TYPE=RelWithDebInfo '-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g -DNDEBUG' \
+                 -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+DEBUG_ARGS    := -DCMAKE_BUILD_TYPE=Debug '-DCMAKE_C_FLAGS_DEBUG=-O0 -g' \
+                 -DRC_DEBUG=ON -DRC_SANITIZE=OFF -DRC_VALGRIND=OFF
+ASAN_ARGS     := -DCMAKE_BUILD_TYPE=Debug '-DCMAKE_C_FLAGS_DEBUG=-O1 -g' \
+                 -DRC_SANITIZE=ON -DRC_DEBUG=OFF -DRC_VALGRIND=OFF
+VALGRIND_ARGS := -DCMAKE_BUILD_TYPE=Debug '-DCMAKE_C_FLAGS_DEBUG=-O1 -g' \
+                 -DRC_VALGRIND=ON -DRC_DEBUG=OFF -DRC_SANITIZE=OFF
+
+# $(call build,DIR,ARGS): configure and build DIR.
+define build
+	$(CMAKE) -S . -B $(1) $(2) $(CMAKE_ARGS)
+	$(CMAKE) --build $(1) --parallel $(JOBS)
+endef
+# $(call check,DIR): run DIR's tests.
+define check
+	cd $(1) && $(CTEST) --output-on-failure -j2 $(CTEST_ARGS)
+endef
+
+.PHONY: all release test demo install debug asan valgrind bench bench-release bench-debug clean help
+
+all: release
+
+release:
+	$(call build,$(RELEASE_DIR),$(RELEASE_ARGS))
+
+test: release
+	$(call check,$(RELEASE_DIR))
+
+demo: release
+	$(CMAKE) --build $(RELEASE_DIR) --target demo
+
+install: release
+	$(CMAKE) --install $(RELEASE_DIR) --prefix $(PREFIX)
+
+debug:
+	$(call build,$(DEBUG_DIR),$(DEBUG_ARGS))
+	$(call check,$(DEBUG_DIR))
+
+asan:
+	$(call build,$(ASAN_DIR),$(ASAN_ARGS))
+	$(call check,$(ASAN_DIR))
+
+valgrind:
+	$(call build,$(VALGRIND_DIR),$(VALGRIND_ARGS))
+	$(call check,$(VALGRIND_DIR))
+
+# The benchmark hook.  bench/ does not exist yet; whoever adds it provides
+# either an executable bench/run, called as `bench/run BUILD_DIR [BENCH_ARGS]`,
+# or a bench/Makefile, called with the RECYCLE_* variables below (both also
+# get them in the environment).  BENCH_BUILD picks the library build they run
+# against: release (default) or debug, for the shortened correctness run CI
+# will do (e.g. `make bench BENCH_BUILD=debug BENCH_ARGS=--quick`).
+BENCH_BUILD ?= release
+BENCH_ARGS  ?=
+BENCH_DIR   := $(abspath $(BUILD_DIR)/$(BENCH_BUILD))
+BENCH_VARS  := RECYCLE_BUILD_DIR=$(BENCH_DIR) RECYCLE_SOURCE_DIR=$(CURDIR) \
+               RECYCLE_INCLUDE=$(CURDIR)/include RECYCLE_LIB=$(BENCH_DIR)/librecycle.a \
+               BENCH_ARGS='$(BENCH_ARGS)'
+define bench_run
+	@if [ -f bench/run ]; then \
+	    echo "bench/run $(BENCH_DIR) $(BENCH_ARGS)"; \
+	    if [ -x bench/run ]; then $(BENCH_VARS) ./bench/run $(BENCH_DIR) $(BENCH_ARGS); \
+	    else $(BENCH_VARS) bash bench/run $(BENCH_DIR) $(BENCH_ARGS); fi; \
+	else \
+	    $(MAKE) -C bench $(BENCH_VARS); \
+	fi
+endef
+
+bench:
+	@if [ -f bench/run ] || [ -f bench/Makefile ]; then \
+	    $(MAKE) --no-print-directory bench-$(BENCH_BUILD); \
+	else \
+	    echo "make bench: no benchmarks yet (add bench/run or bench/Makefile; see the hook in Makefile)"; \
+	fi
+
+bench-release: release
+	$(bench_run)
+
+bench-debug:
+	$(call build,$(DEBUG_DIR),$(DEBUG_ARGS))
+	$(bench_run)
+
+clean:
+	@if [ -f bench/Makefile ]; then $(MAKE) -C bench clean; fi
+	rm -rf $(BUILD_DIR)
+
+help:
+	@sed -n '/^#   make/s/^# *//p' Makefile

@@ -1,0 +1,752 @@
+/* test_alloc.c — white-box tests of the pool allocator (src/alloc.c) through
+ * its interface in src/internal.h: alignment, owner and size lookups for
+ * every class and for big blocks, reuse, the limit, fault injection, walks,
+ * owns(), statistics, memory going back to the system, many allocators at
+ * once, and a randomised stress run.  The owner is a fake heap pointer: the
+ * allocator only stores it.
+ */
+#include "internal.h"
+#include "track.h"
+#include "check.h"
+
+static int fake_heap[4];
+#define OWNER ((rc_heap *)&fake_heap[0])
+
+/* White-box geometry (see the essay at the top of src/alloc.c). */
+#define SEG_BYTES   ((uintptr_t)4 << 20)
+#define PAGE_BYTES  ((size_t)64 << 10)
+#define SMALL_MAX   16384
+#define NCLASSES    53
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+static void check_stats(const rc__alloc *a)
+{
+    rc_memory_stats st;
+    rc__alloc_stats(a, &st);
+    size_t sum = st.large_bytes;
+    for (size_t i = 0; i < st.nclasses; i++) {
+        sum += st.classes[i].block_size * st.classes[i].blocks_in_use;
+        CHECK_UEQ(st.classes[i].block_size % 16, 0);
+        if (i > 0)
+            CHECK_GT(st.classes[i].block_size, st.classes[i - 1].block_size);
+    }
+    /* exact when every class fits in classes[] (53 classes > RC_MEM_CLASSES) */
+    if (st.nclasses < RC_MEM_CLASSES)
+        CHECK_UEQ(sum, st.bytes_in_use);
+    else
+        CHECK(sum <= st.bytes_in_use);
+    CHECK_UEQ(st.bytes_in_use, rc__alloc_in_use(a));
+    CHECK(st.bytes_in_use <= st.bytes_from_os);
+    CHECK(st.fragmentation >= 0.0 && st.fragmentation <= 1.0);
+    CHECK(st.nclasses <= RC_MEM_CLASSES);
+}
+
+static int count_cb(void *block, void *arg)
+{
+    (void)block;
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+static size_t count_live(rc__alloc *a)
+{
+    size_t n = 0;
+    CHECK_EQ(rc__alloc_walk(a, count_cb, &n), 0);
+    return n;
+}
+
+static int cmp_ptr(const void *x, const void *y)
+{
+    uintptr_t a = *(const uintptr_t *)x, b = *(const uintptr_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* A size from 16 to 256 bytes, like small objects. */
+static size_t small_size(uint64_t *rng) { return 16 + (size_t)(check_rand(rng) % 241); }
+
+/* ------------------------------------------------------------------ */
+/* basic contract                                                      */
+/* ------------------------------------------------------------------ */
+
+TEST(alignment_and_usable_size)
+{
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    REQUIRE(a != NULL);
+    static const size_t sizes[] = {0, 1, 15, 16, 17, 31, 32, 33, 100, 512, 527, 528,
+                                   529, 640, 641, 1000, 4096, 10000, 16383, 16384,
+                                   16385, 20000, 65536, 300000, (size_t)5 << 20};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        unsigned char *b = rc__alloc_block(a, sizes[i]);
+        REQUIRE(b != NULL);
+        CHECK_UEQ((uintptr_t)b % 16, 0);
+        size_t n = rc__block_size(b);
+        CHECK(n >= sizes[i]);
+        CHECK(n >= 16);
+        CHECK_UEQ(n % 16, 0);
+        CHECK_PTR_EQ(rc__block_owner(b), OWNER);
+        memset(b, 0xAB, n); /* the whole usable size is the caller's */
+        CHECK(rc__alloc_owns(a, b));
+        rc__free_block(b);
+        CHECK(!rc__alloc_owns(a, b));
+    }
+    CHECK_UEQ(rc__alloc_in_use(a), 0);
+    rc__alloc_destroy(a);
+}
+
+TEST(size_classes)
+{
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    REQUIRE(a != NULL);
+    size_t prev = 0, classes = 0;
+    for (size_t size = 1; size <= SMALL_MAX; size++) {
+        void *b = rc__alloc_block(a, size);
+        REQUIRE(b != NULL);
+        size_t n = rc__block_size(b);
+        CHECK(n >= size && n >= prev);
+        if (size <= 528)
+            CHECK(n - size < 16);        /* 16-byte steps up to 512 + header */
+        else
+            CHECK((n - size) * 4 < n);   /* coarse classes waste under 25% */
+        if (n != prev)
+            classes++;
+        prev = n;
+        rc__free_block(b);
+    }
+    CHECK_UEQ(classes, NCLASSES);
+    CHECK_UEQ(prev, SMALL_MAX);
+    rc__alloc_destroy(a);
+}
+
+TEST(owner_and_size_every_class_and_big)
+{
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    rc__alloc *b = rc__alloc_new((rc_heap *)&fake_heap[1], 0, 0);
+    REQUIRE(a && b);
+    enum { PER = 40 };
+    void *blocks[NCLASSES + 4][PER];
+    size_t n = 0, sizes[NCLASSES + 4];
+    for (size_t size = 1, prev = 0; size <= SMALL_MAX; size++) {
+        void *t = rc__alloc_block(a, size);
+        size_t bs = rc__block_size(t);
+        rc__free_block(t);
+        if (bs != prev)
+            sizes[n++] = bs;
+        prev = bs;
+    }
+    CHECK_UEQ(n, NCLASSES);
+    sizes[n++] = SMALL_MAX + 1;
+    sizes[n++] = 100000;
+    sizes[n++] = (size_t)4 << 20;          /* bigger than a segment */
+    sizes[n++] = ((size_t)9 << 20) + 3;
+    for (size_t c = 0; c < n; c++) {
+        for (int i = 0; i < PER; i++) {
+            void *p = rc__alloc_block(i % 2 ? a : b, sizes[c]);
+            REQUIRE(p != NULL);
+            blocks[c][i] = p;
+            CHECK_PTR_EQ(rc__block_owner(p), i % 2 ? OWNER : (rc_heap *)&fake_heap[1]);
+            CHECK(rc__block_size(p) >= sizes[c]);
+            if (c < NCLASSES)
+                CHECK_UEQ(rc__block_size(p), sizes[c]);
+            CHECK(rc__alloc_owns(i % 2 ? a : b, p));
+            CHECK(!rc__alloc_owns(i % 2 ? b : a, p));
+            /* touch the first and last byte */
+            ((char *)p)[0] = 1;
+            ((char *)p)[rc__block_size(p) - 1] = 2;
+        }
+    }
+    check_stats(a);
+    check_stats(b);
+    rc_memory_stats st;
+    rc__alloc_stats(a, &st);
+    CHECK_UEQ(st.large_objects, 4 * PER / 2);
+    for (size_t c = 0; c < n; c++)
+        for (int i = 0; i < PER; i++)
+            rc__free_block(blocks[c][i]);
+    CHECK_UEQ(rc__alloc_in_use(a), 0);
+    CHECK_UEQ(rc__alloc_in_use(b), 0);
+    rc__alloc_destroy(a);
+    rc__alloc_destroy(b);
+}
+
+TEST(reuse_and_marker_bytes)
+{
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    REQUIRE(a != NULL);
+    unsigned char *p = rc__alloc_block(a, 40);
+    REQUIRE(p != NULL);
+    CHECK_UEQ(rc__block_size(p), 48);
+    uint64_t marker = 0x5246524546524545ull;
+    memcpy(p + 8, &marker, 8);
+    rc__free_block(p);
+    /* bytes 8..15 of the free block are exactly what the caller left */
+    uint64_t seen = 0;
+    rc__track_mem_defined(p + 8, 8);
+    memcpy(&seen, p + 8, 8);
+    rc__track_mem_noaccess(p + 8, 8);
+    CHECK(seen == marker);
+    /* the freed block is the next one handed out in its class (LIFO) */
+    unsigned char *q = rc__alloc_block(a, 33);
+    CHECK_PTR_EQ(q, p);
+    rc__free_block(q);
+    /* a different class does not get it */
+    unsigned char *r = rc__alloc_block(a, 64);
+    CHECK(r != p);
+    rc__free_block(r);
+    /* a double free is ignored (release builds) and corrupts nothing */
+#if !(defined(RC_DEBUG) && RC_DEBUG)
+    void *x = rc__alloc_block(a, 40);
+    rc__free_block(x);
+    rc__free_block(x);
+    void *y1 = rc__alloc_block(a, 40), *y2 = rc__alloc_block(a, 40);
+    CHECK(y1 != y2);
+    rc__free_block(y1);
+    rc__free_block(y2);
+#endif
+    CHECK_UEQ(rc__alloc_in_use(a), 0);
+    rc__alloc_destroy(a);
+}
+
+TEST(limit)
+{
+    rc__alloc *a = rc__alloc_new(OWNER, 1000, 0);
+    REQUIRE(a != NULL);
+    void *v[100];
+    size_t n = 0;
+    while (n < 100 && (v[n] = rc__alloc_block(a, 64)) != NULL)
+        n++;
+    CHECK_UEQ(n, 1000 / 64);
+    CHECK(rc__alloc_in_use(a) <= 1000);
+    void *s16 = rc__alloc_block(a, 16); /* 15 * 64 + 16 <= 1000 */
+    CHECK_NOTNULL(s16);
+    CHECK_NULL(rc__alloc_block(a, 64));
+    CHECK_NULL(rc__alloc_block(a, 20000)); /* big blocks count too */
+    rc__free_block(v[--n]);
+    void *again = rc__alloc_block(a, 64);
+    CHECK_NOTNULL(again);
+    v[n++] = again;
+    rc__alloc_set_limit(a, 0); /* none */
+    void *big = rc__alloc_block(a, 1 << 20);
+    CHECK_NOTNULL(big);
+    rc__alloc_set_limit(a, 10); /* below what is in use: frees still work */
+    CHECK_NULL(rc__alloc_block(a, 1));
+    rc__free_block(big);
+    rc__free_block(s16);
+    while (n)
+        rc__free_block(v[--n]);
+    CHECK_UEQ(rc__alloc_in_use(a), 0);
+    rc__alloc_set_limit(a, 16);
+    void *one = rc__alloc_block(a, 16);
+    CHECK_NOTNULL(one);
+    CHECK_NULL(rc__alloc_block(a, 1));
+    rc__free_block(one);
+    rc__alloc_destroy(a);
+}
+
+TEST(fail_after)
+{
+    for (unsigned long nth = 1; nth <= 6; nth++) {
+        rc__alloc *a = rc__alloc_new(OWNER, 0, nth);
+        REQUIRE(a != NULL);
+        void *v[10];
+        for (unsigned long call = 1; call <= 10; call++) {
+            size_t size = call % 3 == 0 ? 50000 : 32 * call;
+            void *p = rc__alloc_block(a, size);
+            v[call - 1] = p;
+            if (call < nth)
+                CHECK_NOTNULL(p);
+            else
+                CHECK_NULL(p);
+        }
+        for (int i = 0; i < 10; i++)
+            if (v[i])
+                rc__free_block(v[i]);
+        CHECK_UEQ(rc__alloc_in_use(a), 0);
+        rc__alloc_destroy(a);
+    }
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0); /* 0 = never */
+    for (int i = 0; i < 100000; i++)
+        rc__free_block(rc__alloc_block(a, 16));
+    rc__alloc_destroy(a);
+}
+
+/* ------------------------------------------------------------------ */
+/* walk and owns                                                       */
+/* ------------------------------------------------------------------ */
+
+struct collect { uintptr_t *v; size_t n, cap; };
+
+static int collect_cb(void *block, void *arg)
+{
+    struct collect *c = arg;
+    if (c->n < c->cap)
+        c->v[c->n] = (uintptr_t)block;
+    c->n++;
+    return 0;
+}
+
+static int stop_cb(void *block, void *arg)
+{
+    (void)block;
+    return --*(int *)arg == 0 ? 42 : 0;
+}
+
+TEST(walk_visits_exactly_the_live_blocks)
+{
+    uint64_t rng = check_seed();
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    REQUIRE(a != NULL);
+    enum { N = 30000 };
+    uintptr_t *all = calloc(N, sizeof *all);
+    REQUIRE(all != NULL);
+    for (size_t i = 0; i < N; i++) {
+        size_t size = i % 997 == 0 ? 20000 + (size_t)(check_rand(&rng) % 100000)
+                    : i % 13 == 0 ? 600 + (size_t)(check_rand(&rng) % 10000)
+                                  : small_size(&rng);
+        all[i] = (uintptr_t)rc__alloc_block(a, size);
+        REQUIRE(all[i] != 0);
+    }
+    /* free a random half */
+    size_t live = 0;
+    for (size_t i = 0; i < N; i++) {
+        if (check_rand(&rng) & 1) {
+            rc__free_block((void *)all[i]);
+            CHECK(!rc__alloc_owns(a, (void *)all[i]));
+        } else {
+            all[live++] = all[i];
+        }
+    }
+    struct collect c = {calloc(N, sizeof(uintptr_t)), 0, N};
+    REQUIRE(c.v != NULL);
+    CHECK_EQ(rc__alloc_walk(a, collect_cb, &c), 0);
+    CHECK_UEQ(c.n, live);
+    qsort(all, live, sizeof *all, cmp_ptr);
+    qsort(c.v, c.n < N ? c.n : N, sizeof *c.v, cmp_ptr);
+    size_t mismatches = 0;
+    for (size_t i = 0; i < live && i < c.n; i++)
+        mismatches += all[i] != c.v[i];
+    CHECK_UEQ(mismatches, 0);
+    /* the walk stops at the first non-zero answer and returns it */
+    int left = 10;
+    CHECK_EQ(rc__alloc_walk(a, stop_cb, &left), 42);
+    CHECK_EQ(left, 0);
+    check_stats(a);
+    for (size_t i = 0; i < live; i++)
+        rc__free_block((void *)all[i]);
+    CHECK_UEQ(count_live(a), 0);
+    free(c.v);
+    free(all);
+    rc__alloc_destroy(a);
+}
+
+static int alloc_during_walk_cb(void *block, void *arg)
+{
+    (void)block;
+    rc__alloc *a = arg;
+    void *p = rc__alloc_block(a, 32);
+    return p == NULL;
+}
+
+TEST(walk_tolerates_allocation)
+{
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    for (int i = 0; i < 5000; i++)
+        REQUIRE(rc__alloc_block(a, 32) != NULL);
+    CHECK_EQ(rc__alloc_walk(a, alloc_during_walk_cb, a), 0);
+    size_t n = count_live(a);
+    CHECK(n >= 10000);
+    CHECK_UEQ(rc__alloc_in_use(a), n * 32);
+    rc__alloc_destroy(a); /* frees every live block */
+}
+
+TEST(owns_any_pointer)
+{
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    rc__alloc *other = rc__alloc_new(OWNER, 0, 0);
+    REQUIRE(a && other);
+    char *p = rc__alloc_block(a, 100);
+    char *q = rc__alloc_block(a, 100);
+    char *big = rc__alloc_block(a, 50000);
+    char *o = rc__alloc_block(other, 100);
+    REQUIRE(p && q && big && o);
+    int local = 0;
+    void *heap_ptr = malloc(64);
+    CHECK(rc__alloc_owns(a, p));
+    CHECK(rc__alloc_owns(a, q));
+    CHECK(rc__alloc_owns(a, big));
+    CHECK(!rc__alloc_owns(a, o));
+    CHECK(!rc__alloc_owns(other, p));
+    CHECK(!rc__alloc_owns(a, p + 16));       /* interior, aligned */
+    CHECK(!rc__alloc_owns(a, p + 1));        /* interior, unaligned */
+    CHECK(!rc__alloc_owns(a, big + 16));
+    CHECK(!rc__alloc_owns(a, big + 4096));
+    CHECK(!rc__alloc_owns(a, &local));
+    CHECK(!rc__alloc_owns(a, heap_ptr));
+    CHECK(!rc__alloc_owns(a, NULL));
+    CHECK(!rc__alloc_owns(NULL, p));
+    CHECK(!rc__alloc_owns(a, (void *)(uintptr_t)16));
+    CHECK(!rc__alloc_owns(a, (void *)(UINTPTR_MAX & ~(uintptr_t)15)));
+    CHECK(!rc__alloc_owns(a, (void *)((uintptr_t)p & ~(SEG_BYTES - 1))));      /* header */
+    CHECK(!rc__alloc_owns(a, (void *)(((uintptr_t)p & ~(SEG_BYTES - 1)) + 64)));
+    CHECK(!rc__alloc_owns(a, (void *)(((uintptr_t)p & ~(SEG_BYTES - 1)) + SEG_BYTES - 16)));
+    CHECK(!rc__alloc_owns(a, (void *)(((uintptr_t)p & ~(SEG_BYTES - 1)) + SEG_BYTES)));
+    CHECK(!rc__alloc_owns(a, (void *)(((uintptr_t)p & ~(SEG_BYTES - 1)) - SEG_BYTES)));
+    CHECK(!rc__alloc_owns(a, (void *)rc__alloc_owns)); /* code */
+    rc__free_block(p);
+    rc__free_block(big);
+    CHECK(!rc__alloc_owns(a, p));            /* freed */
+    CHECK(!rc__alloc_owns(a, big));
+    CHECK(rc__alloc_owns(a, q));
+    rc__free_block(q);
+    rc__free_block(o);
+    free(heap_ptr);
+    rc__alloc_destroy(a);
+    rc__alloc_destroy(other);
+}
+
+/* ------------------------------------------------------------------ */
+/* statistics and memory returned to the system                        */
+/* ------------------------------------------------------------------ */
+
+TEST(stats_consistency)
+{
+    uint64_t rng = check_seed();
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    rc_memory_stats st;
+    rc__alloc_stats(a, &st);
+    CHECK_UEQ(st.bytes_in_use, 0);
+    CHECK_UEQ(st.bytes_from_os, 0);
+    CHECK_UEQ(st.nclasses, 0);
+    CHECK(st.fragmentation == 0.0);
+    enum { N = 20000 };
+    void **v = calloc(N, sizeof *v);
+    size_t expect = 0, nbig = 0, bigbytes = 0;
+    for (size_t i = 0; i < N; i++) {
+        size_t size = i % 500 == 0 ? 30000 : small_size(&rng);
+        v[i] = rc__alloc_block(a, size);
+        REQUIRE(v[i] != NULL);
+        expect += rc__block_size(v[i]);
+        if (size > SMALL_MAX) {
+            nbig++;
+            bigbytes += rc__block_size(v[i]);
+        }
+    }
+    rc__alloc_stats(a, &st);
+    CHECK_UEQ(st.bytes_in_use, expect);
+    CHECK_UEQ(st.large_objects, nbig);
+    CHECK_UEQ(st.large_bytes, bigbytes);
+    CHECK(st.arenas_in_use >= 1 + nbig);
+    CHECK(st.pools_in_use >= 16);
+    CHECK_UEQ(st.nclasses, 16); /* 16..256 bytes: 16 classes of 16-byte steps */
+    size_t blocks = 0;
+    for (size_t i = 0; i < st.nclasses; i++) {
+        blocks += st.classes[i].blocks_in_use;
+        size_t per_page = PAGE_BYTES / st.classes[i].block_size;
+        /* a class's pages hold exactly its blocks in use and free */
+        CHECK_UEQ((st.classes[i].blocks_in_use + st.classes[i].blocks_free) % per_page, 0);
+    }
+    CHECK_UEQ(blocks + nbig, N);
+    CHECK(st.fragmentation < 0.5);
+    check_stats(a);
+    for (size_t i = 0; i < N; i += 2)
+        rc__free_block(v[i]);
+    check_stats(a);
+    for (size_t i = 1; i < N; i += 2)
+        rc__free_block(v[i]);
+    rc__alloc_stats(a, &st);
+    CHECK_UEQ(st.bytes_in_use, 0);
+    CHECK_UEQ(st.pools_in_use, 0);
+    CHECK_UEQ(st.large_objects, 0);
+    free(v);
+    rc__alloc_destroy(a);
+}
+
+static size_t from_os(const rc__alloc *a)
+{
+    rc_memory_stats st;
+    rc__alloc_stats(a, &st);
+    return st.bytes_from_os;
+}
+
+/* What an allocator may keep with nothing live: one segment header, one
+ * (empty) page per class used, a few backed empty pages, the big cache. */
+#define IDLE_SLACK(classes) ((size_t)(classes) * (PAGE_BYTES + (40u << 10)) + \
+                             8 * PAGE_BYTES + (64u << 10) + (256u << 10))
+
+TEST(memory_returned_when_all_freed)
+{
+    uint64_t rng = check_seed();
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    enum { N = 400000 };
+    void **v = malloc(N * sizeof *v);
+    REQUIRE(v != NULL);
+    for (size_t i = 0; i < N; i++)
+        REQUIRE((v[i] = rc__alloc_block(a, small_size(&rng))) != NULL);
+    for (int i = 0; i < 50; i++)
+        rc__free_block(rc__alloc_block(a, 200000));
+    size_t peak = from_os(a);
+    CHECK(peak >= rc__alloc_in_use(a));
+    for (size_t i = N; i > 1; i--) { /* free in random order */
+        size_t j = (size_t)(check_rand(&rng) % i);
+        void *t = v[j]; v[j] = v[i - 1]; v[i - 1] = t;
+    }
+    for (size_t i = 0; i < N; i++)
+        rc__free_block(v[i]);
+    size_t idle = from_os(a);
+    fprintf(stderr, "  peak %zu KiB, after freeing all %zu KiB\n", peak >> 10, idle >> 10);
+    CHECK(idle <= IDLE_SLACK(16));
+    free(v);
+    rc__alloc_destroy(a);
+}
+
+/* Survivors allocated together (a long-lived phase), then 90% freed: the
+ * pages of the dead ones go back, and what is held is within 2x of what
+ * the survivors need. */
+TEST(memory_returned_after_freeing_90_percent_clustered)
+{
+    uint64_t rng = check_seed();
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    enum { N = 500000 };
+    void **v = malloc(N * sizeof *v);
+    REQUIRE(v != NULL);
+    for (size_t i = 0; i < N; i++)
+        REQUIRE((v[i] = rc__alloc_block(a, small_size(&rng))) != NULL);
+    size_t peak = from_os(a);
+    size_t keep = N / 10, need = 0;
+    for (size_t i = 0; i < keep; i++)
+        need += rc__block_size(v[i]);
+    for (size_t i = N; i > keep + 1; i--) { /* the rest, in random order */
+        size_t j = keep + (size_t)(check_rand(&rng) % (i - keep));
+        void *t = v[j]; v[j] = v[i - 1]; v[i - 1] = t;
+    }
+    for (size_t i = keep; i < N; i++)
+        rc__free_block(v[i]);
+    size_t held = from_os(a);
+    fprintf(stderr, "  peak %zu KiB, survivors need %zu KiB, held %zu KiB (%.2fx)\n",
+            peak >> 10, need >> 10, held >> 10, (double)held / (double)need);
+    CHECK_UEQ(rc__alloc_in_use(a), need);
+    CHECK(held <= 2 * need);
+    check_stats(a);
+    for (size_t i = 0; i < keep; i++)
+        rc__free_block(v[i]);
+    free(v);
+    rc__alloc_destroy(a);
+}
+
+/* Survivors scattered at random: no non-moving allocator can give their
+ * pages back (each 64 KiB page keeps ~10% of its blocks), but the holes are
+ * reused: allocating the freed amount again takes nothing new from the
+ * system, and freeing the survivors gives it all back. */
+TEST(memory_reused_after_freeing_90_percent_scattered)
+{
+    uint64_t rng = check_seed();
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    enum { N = 500000 };
+    void **v = malloc(N * sizeof *v);
+    REQUIRE(v != NULL);
+    for (size_t i = 0; i < N; i++)
+        REQUIRE((v[i] = rc__alloc_block(a, small_size(&rng))) != NULL);
+    size_t peak = from_os(a), need = 0, kept = 0;
+    for (size_t i = 0; i < N; i++) {
+        if (check_rand(&rng) % 10 == 0) {
+            need += rc__block_size(v[i]);
+            v[kept++] = v[i];
+        } else {
+            rc__free_block(v[i]);
+        }
+    }
+    size_t held = from_os(a);
+    fprintf(stderr, "  peak %zu KiB, survivors need %zu KiB, held %zu KiB (%.2fx)\n",
+            peak >> 10, need >> 10, held >> 10, (double)held / (double)need);
+    CHECK(held <= peak);
+    for (size_t i = kept; i < N; i++)
+        REQUIRE((v[i] = rc__alloc_block(a, small_size(&rng))) != NULL);
+    size_t refilled = from_os(a);
+    CHECK(refilled <= peak + peak / 20);
+    for (size_t i = 0; i < N; i++)
+        rc__free_block(v[i]);
+    CHECK(from_os(a) <= IDLE_SLACK(16));
+    free(v);
+    rc__alloc_destroy(a);
+}
+
+TEST(big_blocks_returned)
+{
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    enum { N = 64 };
+    void *v[N];
+    for (int i = 0; i < N; i++) {
+        v[i] = rc__alloc_block(a, (size_t)(i + 1) * 70000);
+        REQUIRE(v[i] != NULL);
+        memset(v[i], i, (size_t)(i + 1) * 70000);
+    }
+    size_t peak = from_os(a);
+    CHECK(peak >= rc__alloc_in_use(a));
+    for (int i = 0; i < N; i++)
+        rc__free_block(v[i]);
+    CHECK(from_os(a) <= (256u << 10));
+    /* ping-pong on one big size reuses the cached segment */
+    for (int i = 0; i < 1000; i++) {
+        char *p = rc__alloc_block(a, 100000);
+        REQUIRE(p != NULL);
+        p[99999] = 1;
+        rc__free_block(p);
+    }
+    CHECK(from_os(a) <= (256u << 10));
+    rc__alloc_destroy(a);
+}
+
+TEST(ping_pong_at_a_page_boundary_is_stable)
+{
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    enum { PER_PAGE = 65536 / 16 };
+    static void *v[PER_PAGE];
+    for (int i = 0; i < PER_PAGE; i++)
+        REQUIRE((v[i] = rc__alloc_block(a, 16)) != NULL);
+    size_t before = from_os(a);
+    for (int i = 0; i < 100000; i++)
+        rc__free_block(rc__alloc_block(a, 16));
+    for (int i = 0; i < 100000; i++) { /* and across the boundary the other way */
+        rc__free_block(v[i % PER_PAGE]);
+        REQUIRE((v[i % PER_PAGE] = rc__alloc_block(a, 16)) != NULL);
+    }
+    CHECK(from_os(a) <= before + PAGE_BYTES);
+    check_stats(a);
+    for (int i = 0; i < PER_PAGE; i++)
+        rc__free_block(v[i]);
+    rc__alloc_destroy(a);
+}
+
+/* ------------------------------------------------------------------ */
+/* many allocators, stress                                             */
+/* ------------------------------------------------------------------ */
+
+TEST(many_allocators_at_once)
+{
+    enum { K = 64, PER = 2000 };
+    static int owners[K];
+    rc__alloc *as[K];
+    static void *v[K][PER];
+    for (int k = 0; k < K; k++)
+        REQUIRE((as[k] = rc__alloc_new((rc_heap *)&owners[k], 0, 0)) != NULL);
+    for (int i = 0; i < PER; i++)
+        for (int k = 0; k < K; k++) {
+            v[k][i] = rc__alloc_block(as[k], (size_t)(16 + (i * 7 + k) % 300));
+            REQUIRE(v[k][i] != NULL);
+        }
+    size_t wrong = 0;
+    for (int k = 0; k < K; k++)
+        for (int i = 0; i < PER; i++) {
+            wrong += rc__block_owner(v[k][i]) != (rc_heap *)&owners[k];
+            wrong += !rc__alloc_owns(as[k], v[k][i]);
+            wrong += rc__alloc_owns(as[(k + 1) % K], v[k][i]);
+        }
+    CHECK_UEQ(wrong, 0);
+    for (int k = 0; k < K; k++) {
+        CHECK_UEQ(count_live(as[k]), PER);
+        check_stats(as[k]);
+        for (int i = 0; i < PER; i += 2)
+            rc__free_block(v[k][i]);
+    }
+    for (int k = 0; k < K; k++)
+        rc__alloc_destroy(as[k]); /* with half the blocks still live */
+}
+
+struct live { unsigned char *p; size_t size; unsigned char tag; };
+
+static void fill(struct live *l)
+{
+    size_t n = l->size < 64 ? l->size : 64;
+    memset(l->p, l->tag, n);
+    if (l->size >= 80) /* the tail, apart from the head */
+        memset(l->p + l->size - 16, l->tag ^ 0xFF, 16);
+}
+
+static size_t verify(const struct live *l)
+{
+    size_t bad = 0, n = l->size < 64 ? l->size : 64;
+    for (size_t i = 0; i < n; i++)
+        bad += l->p[i] != l->tag;
+    if (l->size >= 80)
+        for (size_t i = l->size - 16; i < l->size; i++)
+            bad += l->p[i] != (unsigned char)(l->tag ^ 0xFF);
+    return bad;
+}
+
+TEST(randomised_stress)
+{
+    uint64_t rng = check_seed();
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    REQUIRE(a != NULL);
+    enum { MAXLIVE = 50000, OPS = 1000000 };
+    struct live *v = calloc(MAXLIVE, sizeof *v);
+    REQUIRE(v != NULL);
+    size_t n = 0, in_use = 0, corrupt = 0, failed = 0;
+    for (long op = 0; op < OPS; op++) {
+        uint64_t r = check_rand(&rng);
+        /* phases: grow, shrink, churn */
+        long phase = (op / 100000) % 3;
+        bool do_alloc = n == 0 || (n < MAXLIVE && (phase == 0 ? r % 4 != 0
+                                                : phase == 1 ? r % 4 == 0 : r % 2 == 0));
+        if (op == 600000) /* a growth phase: the limit must bite */
+            rc__alloc_set_limit(a, in_use + (256 << 10));
+        if (op == 650000)
+            rc__alloc_set_limit(a, 0);
+        if (do_alloc) {
+            uint64_t k = (r >> 8) % 1000;
+            size_t size = k < 700 ? (size_t)(r >> 20) % 129
+                        : k < 950 ? (size_t)(r >> 20) % 1024
+                        : k < 998 ? (size_t)(r >> 20) % SMALL_MAX
+                                  : SMALL_MAX + (size_t)(r >> 20) % 300000;
+            unsigned char *p = rc__alloc_block(a, size);
+            if (!p) {
+                failed++;
+                continue;
+            }
+            if ((uintptr_t)p % 16 || rc__block_size(p) < size ||
+                rc__block_owner(p) != OWNER || !rc__alloc_owns(a, p))
+                corrupt++;
+            v[n] = (struct live){p, size, (unsigned char)r};
+            fill(&v[n]);
+            in_use += rc__block_size(p);
+            n++;
+        } else {
+            size_t i = (size_t)(r >> 16) % n;
+            corrupt += verify(&v[i]);
+            in_use -= rc__block_size(v[i].p);
+            rc__free_block(v[i].p);
+            v[i] = v[--n];
+        }
+        if (op % 100000 == 0) {
+            CHECK_UEQ(rc__alloc_in_use(a), in_use);
+            CHECK_UEQ(count_live(a), n);
+            check_stats(a);
+        }
+    }
+    CHECK_UEQ(corrupt, 0);
+    CHECK(failed > 0); /* the limit phase refused some */
+    for (size_t i = 0; i < n; i++) {
+        corrupt += verify(&v[i]);
+        rc__free_block(v[i].p);
+    }
+    CHECK_UEQ(corrupt, 0);
+    CHECK_UEQ(rc__alloc_in_use(a), 0);
+    CHECK_UEQ(count_live(a), 0);
+    free(v);
+    rc__alloc_destroy(a);
+}
+
+TEST(destroy_with_live_blocks)
+{
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    for (int i = 0; i < 100000; i++)
+        REQUIRE(rc__alloc_block(a, (size_t)(i % 700)) != NULL);
+    for (int i = 0; i < 10; i++)
+        REQUIRE(rc__alloc_block(a, 40000 + (size_t)i) != NULL);
+    rc__alloc_destroy(a);
+    rc__alloc_destroy(NULL);
+}
+
+int main(int argc, char **argv) { return check_main(argc, argv); }
