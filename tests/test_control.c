@@ -610,7 +610,7 @@ TEST(set_interval_collects_after_time)
 {
     rc_heap *h = fresh_with(NULL);
     rc_gc_set_threshold(h, 100000, 10, 10);
-    CHECK_EQ(rc_gc_set_interval(h, 5), 0);
+    CHECK_GE(rc_gc_set_interval(h, 5), 0);      /* -1 would be a failure */
     keep_add(mk(h, &T_OBJ, 0));
     trash(h, &T_OBJ, 1);
     sleep_ms(30);
@@ -619,7 +619,7 @@ TEST(set_interval_collects_after_time)
     CHECK_GT(all_collections(h), before);
     CHECK_EQ(n_release, 1);                 /* the trash was found */
 
-    CHECK_EQ(rc_gc_set_interval(h, 0), 0);  /* off */
+    CHECK_GE(rc_gc_set_interval(h, 0), 0);  /* off */
     sleep_ms(30);
     before = all_collections(h);
     keep_add(mk(h, &T_OBJ, 0));
