@@ -88,9 +88,12 @@ valgrind:
 BENCH_BUILD ?= release
 BENCH_ARGS  ?=
 BENCH_DIR   := $(abspath $(BUILD_DIR)/$(BENCH_BUILD))
+# RECYCLE_CFLAGS carries what users of that build must compile with
+# (-DRC_DEBUG=1 for the debug build: the header's inline paths switch on it).
+BENCH_CFLAGS := $(if $(filter debug,$(BENCH_BUILD)),-DRC_DEBUG=1,)
 BENCH_VARS  := RECYCLE_BUILD_DIR=$(BENCH_DIR) RECYCLE_SOURCE_DIR=$(CURDIR) \
                RECYCLE_INCLUDE=$(CURDIR)/include RECYCLE_LIB=$(BENCH_DIR)/librecycle.a \
-               BENCH_ARGS='$(BENCH_ARGS)'
+               RECYCLE_CFLAGS='$(BENCH_CFLAGS)' BENCH_ARGS='$(BENCH_ARGS)'
 define bench_run
 	@if [ -f bench/run ]; then \
 	    echo "bench/run $(BENCH_DIR) $(BENCH_ARGS)"; \
@@ -116,7 +119,7 @@ bench-debug:
 	$(bench_run)
 
 clean:
-	@if [ -f bench/Makefile ]; then $(MAKE) -C bench clean; fi
+	@if [ -f bench/Makefile ]; then $(MAKE) -C bench clean $(BENCH_VARS); fi
 	rm -rf $(BUILD_DIR)
 
 help:
