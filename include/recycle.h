@@ -306,6 +306,22 @@ RC_API void   rc_gc_unfreeze(rc_heap *h);
 RC_API size_t rc_gc_get_freeze_count(const rc_heap *h);
 
 /* ------------------------------------------------------------------ */
+/* Misuse                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Debug builds (-DRC_DEBUG=ON) detect misuse: a count going below zero, use
+ * of a freed object, a pointer that is no rc object, a double free, a
+ * reference into another heap found by a collection.  Each is reported to
+ * the misuse handler with a message naming the object's type and allocation
+ * site ("recycle: misuse: WHAT: <TYPE object at ADDR, allocated at F:L>").
+ * The default handler prints it to stderr and aborts; a handler that
+ * returns makes the call do nothing more (the count is left as it was).
+ * Process-wide: set it before heaps are used from several threads.
+ * fn NULL restores the default. */
+typedef void (*rc_misuse_fn)(const char *message, const void *obj, void *data);
+RC_API void rc_set_misuse_handler(rc_misuse_fn fn, void *data);
+
+/* ------------------------------------------------------------------ */
 /* Consistency                                                         */
 /* ------------------------------------------------------------------ */
 

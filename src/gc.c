@@ -242,8 +242,9 @@ static uint32_t update_refs(rc_heap *h, uint32_t lo, uint32_t hi)
  * matter to either step that uses it. */
 #define RING 16
 typedef struct ring {
-    void    *v[RING];
-    unsigned i;
+    void          *v[RING];
+    unsigned       i;
+    const rc_heap *heap; /* for debug builds' checks */
 } ring;
 
 /* Puts c in the ring and returns what it displaces (NULL while filling). */
@@ -256,9 +257,23 @@ static inline void *ring_push(ring *rg, void *c)
     return old;
 }
 
-static inline void decref_one(void *c)
+static inline void decref_one(const ring *rg, void *c)
 {
     rc__head *hd = RC__HEAD(c);
+#if RC__PREFIX
+    uint32_t magic = rc__prefix_of(hd)->magic;
+    if (magic != RC__MAGIC_LIVE) {
+        rc__misuse("collect: a traverse reported a freed object or a non-object", c,
+                   magic == RC__MAGIC_FREED);
+        return;
+    }
+    if (rc_heap_of(c) != rg->heap) {
+        rc__misuse("collect: a reference into another heap", c, true);
+        return;
+    }
+#else
+    (void)rg;
+#endif
     /* Invariant: gc_refs never goes below zero, because every reference a
      * traverse reports is counted in refcnt (rc_heap_check verifies it;
      * a traverse reporting a reference it does not own breaks it). */
@@ -268,21 +283,21 @@ static inline void decref_one(void *c)
 static int visit_decref(void **slot, void *arg)
 {
     void *c = *slot;
-    if (c && (c = ring_push(arg, c))) decref_one(c);
+    if (c && (c = ring_push(arg, c))) decref_one(arg, c);
     return 0;
 }
 
 /* Step 2. */
 static void subtract_refs(rc_heap *h, uint32_t lo, uint32_t hi)
 {
-    ring rg = {{0}, 0};
+    ring rg = {{0}, 0, h};
     for (uint32_t i = lo; i < hi; i++) {
         if (i + 4 < hi) prefetch(h->objs[i + 4]);
         void *o = h->objs[i];
         rc__type(RC__HEAD(o))->traverse(o, visit_decref, &rg);
     }
     for (unsigned k = 0; k < RING; k++)
-        if (rg.v[k]) decref_one(rg.v[k]);
+        if (rg.v[k]) decref_one(&rg, rg.v[k]);
 }
 
 /* Step 3a.  Restores every gc word to an index and swaps the objects with
@@ -334,7 +349,7 @@ static int visit_reach(void **slot, void *arg)
  * Returns the end of the reachable prefix. */
 static uint32_t propagate(rc_heap *h, uint32_t lo, uint32_t r)
 {
-    reach_ctx ctx = {h, r, {{0}, 0}};
+    reach_ctx ctx = {h, r, {{0}, 0, h}};
     uint32_t q = lo;
     for (;;) {
         for (; q < ctx.r; q++) {

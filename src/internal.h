@@ -207,6 +207,10 @@ RC_INTERNAL int  rc__band_of(const rc_heap *h, uint32_t i);
 RC_INTERNAL void rc__update_trigger(rc_heap *h);        /* after any setting */
 RC_INTERNAL void rc__check_interval(rc_heap *h);        /* time-based trigger */
 
+/* misuse (misuse.c): reports to the handler; returns if the handler does.
+ * is_object says whether obj may be described (has a readable header). */
+RC_INTERNAL void rc__misuse(const char *what, const void *obj, bool is_object);
+
 /* objects (object.c) */
 RC_INTERNAL void rc__drop_refs(rc__head *hd);            /* clear every slot */
 RC_INTERNAL void rc__describe(rc__head *hd, char *buf, size_t n);

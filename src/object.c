@@ -32,39 +32,38 @@ void rc__describe(rc__head *hd, char *buf, size_t n)
 }
 
 #if RC__PREFIX
-static void misuse(rc__head *hd, const char *what)
+/* Whether obj looks like a live rc object; reports the misuse if not. */
+static bool check_live(const void *obj, const char *op)
 {
-    char desc[256];
-    if (hd) rc__describe(hd, desc, sizeof desc);
-    else snprintf(desc, sizeof desc, "(null)");
-    fprintf(stderr, "recycle: misuse: %s: %s\n", what, desc);
-    fflush(stderr);
-    abort();
-}
-
-/* The object's prefix says whether it is a live rc object. */
-static void check_live(const void *obj, const char *op)
-{
+    char what[64];
     if (!obj) {
-        fprintf(stderr, "recycle: misuse: %s of NULL\n", op);
-        abort();
+        snprintf(what, sizeof what, "%s of NULL", op);
+        rc__misuse(what, NULL, false);
+        return false;
     }
-    rc__head *hd = RC__HEAD(obj);
-    uint32_t magic = rc__prefix_of(hd)->magic;
-    if (magic == RC__MAGIC_FREED) misuse(hd, "use of a freed object");
+    uint32_t magic = rc__prefix_of(RC__HEAD(obj))->magic;
+    if (magic == RC__MAGIC_FREED) {
+        snprintf(what, sizeof what, "%s: use of a freed object", op);
+        rc__misuse(what, obj, true);
+        return false;
+    }
     if (magic != RC__MAGIC_LIVE) {
-        fprintf(stderr, "recycle: misuse: %s of %p, which is not an rc object\n",
-                op, obj);
-        abort();
+        snprintf(what, sizeof what, "%s of a pointer that is not an rc object", op);
+        rc__misuse(what, obj, false);
+        return false;
     }
+    return true;
 }
 #endif
 
 void rc__incref_checked(void *obj)
 {
 #if RC__PREFIX
-    check_live(obj, "incref");
-    if (RC__HEAD(obj)->refcnt == UINT32_MAX) misuse(RC__HEAD(obj), "count overflow");
+    if (!check_live(obj, "incref")) return;
+    if (RC__HEAD(obj)->refcnt == UINT32_MAX) {
+        rc__misuse("incref: count overflow", obj, true);
+        return;
+    }
 #endif
     RC__HEAD(obj)->refcnt++;
 }
@@ -72,8 +71,11 @@ void rc__incref_checked(void *obj)
 void rc__decref_checked(void *obj)
 {
 #if RC__PREFIX
-    check_live(obj, "decref");
-    if (RC__HEAD(obj)->refcnt == 0) misuse(RC__HEAD(obj), "count going below zero");
+    if (!check_live(obj, "decref")) return;
+    if (RC__HEAD(obj)->refcnt == 0) {
+        rc__misuse("decref: count going below zero", obj, true);
+        return;
+    }
 #endif
     if (--RC__HEAD(obj)->refcnt == 0) rc__dealloc(obj);
 }
