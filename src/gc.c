@@ -73,9 +73,12 @@
  *     objects now referred to from outside it survive with all they reach.
  *  8. Weak references created by finalizers to what is still garbage are
  *     cleared (step 5 again).
- *  9. delete_garbage: each remaining object is cleared — the library drops
- *     its references — which frees the whole group by counting.  Under
- *     RC_DEBUG_SAVEALL the objects go to the garbage list instead.
+ *  9. delete_garbage: every slot of the garbage is cleared (references
+ *     leaving it are dropped, which may free other objects by counting),
+ *     then each garbage object is released and freed.  No survivor refers
+ *     into the garbage, so nothing can observe it half-cleared but through
+ *     a raw pointer.  Under RC_DEBUG_SAVEALL the objects go to the garbage
+ *     list instead.
  * 10. The examined range is compacted: survivors become the next band;
  *     objects created during the collection (appended behind e) become the
  *     new gen0 and wait for the next collection.
@@ -413,26 +416,72 @@ static void finalize_garbage(rc_heap *h, uint32_t lo, uint32_t hi)
     }
 }
 
-/* Step 9. */
-static void delete_garbage(rc_heap *h, uint32_t lo, uint32_t hi)
+/* Step 9, first half: clears every slot of the garbage.  A reference to
+ * another garbage object is simply forgotten (that object is freed below
+ * whatever its count); a reference leaving the garbage is dropped, which
+ * may free that object by counting and run its finalizer.  Nothing outside
+ * the garbage refers into it (that is what makes it garbage), so no code
+ * run here can reach a garbage object but through a raw pointer. */
+static inline void forget_or_drop(void *c)
 {
-    bool saveall = (h->debug & RC_DEBUG_SAVEALL) != 0;
+    if (!rc__has(RC__HEAD(c), RC__F_COLLECTING)) rc_decref(c);
+}
+
+static int visit_clear_garbage(void **slot, void *arg)
+{
+    void *c = *slot;
+    if (!c) return 0;
+    *slot = NULL;
+    if ((c = ring_push(arg, c))) forget_or_drop(c);
+    return 0;
+}
+
+/* Step 9, second half: each garbage object is released and freed, in the
+ * order "references dropped, release, memory" the counting path keeps. */
+static void free_garbage(rc_heap *h, uint32_t lo, uint32_t hi)
+{
     for (uint32_t i = lo; i < hi; i++) {
         void *o = h->objs[i];
         if (!o) continue;
         rc__head *hd = RC__HEAD(o);
-        if (saveall) {
-            if (rc__vec_push(&h->garbage, o) == 0) rc_incref(o);
-            rc__clr(hd, RC__F_COLLECTING);
-            continue;
-        }
-        /* Hold it while its references go, so that it is freed by the
-         * decref below or, if other garbage still refers to it, when that
-         * garbage is cleared. */
-        rc_incref(o);
-        rc__drop_refs(hd);
-        rc_decref(o);
+        const rc_type *t = rc__type(hd);
+        h->objs[i] = NULL;
+        hd->gc = RC__UNTRACKED;
+        hd->refcnt = 0;
+        rc__clr(hd, RC__F_COLLECTING);
+        if (rc__has(hd, RC__F_WEAKREFD)) rc__wr_call(rc__wr_clear(h, hd));
+        if (t->release) t->release(o);
+        if (h->count[0] > 0) h->count[0]--;
+        void *block = rc__block_of(hd);
+        h->freed_bytes += rc__block_size(block);
+#if RC__PREFIX
+        rc__prefix_of(hd)->magic = RC__MAGIC_FREED;
+#endif
+        rc__free_block(block);
     }
+}
+
+/* Step 9. */
+static void delete_garbage(rc_heap *h, uint32_t lo, uint32_t hi)
+{
+    if (h->debug & RC_DEBUG_SAVEALL) {
+        for (uint32_t i = lo; i < hi; i++) {
+            void *o = h->objs[i];
+            if (!o) continue;
+            if (rc__vec_push(&h->garbage, o) == 0) rc_incref(o);
+            rc__clr(RC__HEAD(o), RC__F_COLLECTING);
+        }
+        return;
+    }
+    ring rg = {{0}, 0, h};
+    for (uint32_t i = lo; i < hi; i++) {
+        if (i + 4 < hi && h->objs[i + 4]) prefetch(h->objs[i + 4]);
+        void *o = h->objs[i];
+        if (o) rc__type(RC__HEAD(o))->traverse(o, visit_clear_garbage, &rg);
+    }
+    for (unsigned k = 0; k < RING; k++)
+        if (rg.v[k]) forget_or_drop(rg.v[k]);
+    free_garbage(h, lo, hi);
 }
 
 /* Appends the legacy-finalizer objects of objs[lo..hi) (all of them under

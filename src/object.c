@@ -90,6 +90,11 @@ void rc__decref_checked(void *obj)
  * once; nothing that existed before is touched by a failure. */
 static void *alloc_block(rc_heap *h, size_t total, bool container)
 {
+    /* The fast path: room in the tracked array and a block at hand. */
+    if (RC_LIKELY(!container || h->len < h->cap)) {
+        void *b = rc__alloc_block(h->alloc, total);
+        if (RC_LIKELY(b != NULL)) return b;
+    }
     for (int attempt = 0;; attempt++) {
         if (!container || rc__reserve_track(h, 1) == 0) {
             void *b = rc__alloc_block(h->alloc, total);
@@ -97,6 +102,17 @@ static void *alloc_block(rc_heap *h, size_t total, bool container)
         }
         if (attempt > 0 || h->collecting) return NULL;
         rc__collect(h, 2, false);
+    }
+}
+
+/* Zeroes the user part: small ones with a few stores, not a libc call. */
+static inline void zero(void *obj, size_t size)
+{
+    if (size <= 64) {
+        uint64_t *w = obj; /* 16-aligned; a block has room up to 16 bytes */
+        for (size_t i = 0; i < (size + 7) / 8; i++) w[i] = 0;
+    } else {
+        memset(obj, 0, size);
     }
 }
 
@@ -112,7 +128,7 @@ static void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *f
     size_t total = RC__PREFIX + sizeof(rc__head) + size;
     if (RC_UNLIKELY(total < size)) return rc__fail_null(h, RC_ENOMEM);
     bool container = rc__is_container(t);
-    if (container && ++h->count[0] > h->trigger) rc__maybe_collect(h);
+    if (container && RC_UNLIKELY(++h->count[0] > h->trigger)) rc__maybe_collect(h);
     if (RC_UNLIKELY(h->interval_ns)) rc__check_interval(h);
 
     void *block = alloc_block(h, total, container);
@@ -134,8 +150,12 @@ static void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *f
     hd->gc = RC__UNTRACKED;
     hd->tf = (uintptr_t)t;
     void *obj = rc__obj_of(hd);
-    memset(obj, 0, size);
-    if (container) rc__track(h, hd); /* cannot fail: room was reserved */
+    zero(obj, size);
+    if (container) { /* rc__track, inline; room was reserved */
+        hd->gc = h->len;
+        h->objs[h->len++] = obj;
+        h->live[RC__GEN0]++;
+    }
     return obj;
 }
 
@@ -144,9 +164,16 @@ void *rc_new_var(rc_heap *h, const rc_type *t, size_t size)
     return new_object(h, t, size, NULL, 0);
 }
 
+/* A type pointer that can be read: non-NULL and aligned (the header keeps
+ * flags in its 3 low bits). */
+static inline bool readable_type(const rc_type *t)
+{
+    return t && ((uintptr_t)t & RC__F_MASK) == 0;
+}
+
 void *rc_new(rc_heap *h, const rc_type *t)
 {
-    if (RC_UNLIKELY(!t)) return rc__fail_null(h, RC_EINVAL);
+    if (RC_UNLIKELY(!readable_type(t))) return rc__fail_null(h, RC_EINVAL);
     return new_object(h, t, t->size, NULL, 0);
 }
 
@@ -157,7 +184,7 @@ void *rc_new_var_at(rc_heap *h, const rc_type *t, size_t size, const char *file,
 
 void *rc_new_at(rc_heap *h, const rc_type *t, const char *file, int line)
 {
-    if (RC_UNLIKELY(!t)) return rc__fail_null(h, RC_EINVAL);
+    if (RC_UNLIKELY(!readable_type(t))) return rc__fail_null(h, RC_EINVAL);
     return new_object(h, t, t->size, file, line);
 }
 
