@@ -620,13 +620,17 @@ static void invoke_callbacks(rc_heap *h, int phase, const rc_gc_info *info)
     if (cbs != local) free(cbs);
 }
 
-static void debug_stats_start(rc_heap *h, int generation)
+/* RC_DEBUG_STATS: one line per collection, written when it ends, with the
+ * objects per generation (and frozen) as they were when it started. */
+static void debug_stats(rc_heap *h, int generation, const size_t before[4],
+                        const gc_result *res, uint64_t pause_ns)
 {
-    FILE *f = h->debug_stream ? h->debug_stream : stderr;
-    fprintf(f, "gc: collecting generation %d...\n", generation);
-    fprintf(f, "gc: objects in each generation: %zu %zu %zu\n", h->live[RC__GEN0],
-            h->live[RC__GEN1], h->live[RC__OLD] + h->live[RC__PENDING]);
-    fprintf(f, "gc: objects in permanent generation: %zu\n", h->live[RC__FROZEN]);
+    fprintf(h->debug_stream ? h->debug_stream : stderr,
+            "gc: generation %d: objects in each generation %zu %zu %zu, frozen %zu; "
+            "%llu unreachable, %llu uncollectable, %.6fs elapsed\n",
+            generation, before[0], before[1], before[2], before[3],
+            (unsigned long long)(res->collected + res->uncollectable),
+            (unsigned long long)res->uncollectable, (double)pause_ns / 1e9);
 }
 
 /* The adaptive policy: young collections that find nothing make the next
@@ -657,7 +661,8 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
 
     if (generation + 1 < 3) h->count[generation + 1]++;
     for (int g = 0; g <= generation; g++) h->count[g] = 0;
-    if (h->debug & RC_DEBUG_STATS) debug_stats_start(h, generation);
+    size_t before[4] = {h->live[RC__GEN0], h->live[RC__GEN1],
+                        h->live[RC__OLD] + h->live[RC__PENDING], h->live[RC__FROZEN]};
 
     uint64_t t0 = rc__now_ns();
     uint64_t freed0 = h->freed_bytes;
@@ -672,11 +677,7 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
     st->pause_ns_total += pause;
     if (pause > st->pause_ns_max) st->pause_ns_max = pause;
     st->bytes_reclaimed += h->freed_bytes - freed0;
-    if (h->debug & RC_DEBUG_STATS)
-        fprintf(h->debug_stream ? h->debug_stream : stderr,
-                "gc: done, %llu unreachable, %llu uncollectable, %.6fs elapsed\n",
-                (unsigned long long)(res.collected + res.uncollectable),
-                (unsigned long long)res.uncollectable, (double)pause / 1e9);
+    if (h->debug & RC_DEBUG_STATS) debug_stats(h, generation, before, &res, pause);
 
     info.collected = res.collected;
     info.uncollectable = res.uncollectable;
