@@ -33,7 +33,7 @@ static void check_stats(const rc__alloc *a)
         if (i > 0)
             CHECK_GT(st.classes[i].block_size, st.classes[i - 1].block_size);
     }
-    /* exact when every class fits in classes[] (53 classes > RC_MEM_CLASSES) */
+    /* exact when every class in use fits in classes[] (53 classes exist) */
     if (st.nclasses < RC_MEM_CLASSES)
         CHECK_UEQ(sum, st.bytes_in_use);
     else
@@ -162,6 +162,8 @@ TEST(owner_and_size_every_class_and_big)
     rc_memory_stats st;
     rc__alloc_stats(a, &st);
     CHECK_UEQ(st.large_objects, 4 * PER / 2);
+    if (RC_MEM_CLASSES >= NCLASSES)
+        CHECK_UEQ(st.nclasses, NCLASSES); /* every class is reported */
     for (size_t c = 0; c < n; c++)
         for (int i = 0; i < PER; i++)
             rc__free_block(blocks[c][i]);
@@ -354,9 +356,12 @@ TEST(walk_tolerates_allocation)
     rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
     for (int i = 0; i < 5000; i++)
         REQUIRE(rc__alloc_block(a, 32) != NULL);
+    /* each visit allocates: the walk must still end (pages given out during
+     * the walk are not visited) */
     CHECK_EQ(rc__alloc_walk(a, alloc_during_walk_cb, a), 0);
     size_t n = count_live(a);
     CHECK(n >= 10000);
+    CHECK(n <= 5000 + 3 * 2048); /* at most the pages that existed: 3 */
     CHECK_UEQ(rc__alloc_in_use(a), n * 32);
     rc__alloc_destroy(a); /* frees every live block */
 }
