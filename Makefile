@@ -9,11 +9,14 @@
 #   make debug            RC_DEBUG=ON (-O0 -g) + ctest           build/debug
 #   make asan             ASan + UBSan (-O1 -g) + ctest          build/asan
 #   make valgrind         RC_VALGRIND=ON (-O1 -g), tests under valgrind  build/valgrind
+#   make tsan             ThreadSanitizer (RC_TSAN=ON) + test_threads    build/tsan
+#   make fuzz             libFuzzer target (clang), fuzzes FUZZ_SECONDS  build/fuzz
 #   make bench            release build + bench/ (see the hook below)
 #   make clean            remove build/
 #
 # Variables: CMAKE_ARGS (extra configure arguments, e.g. -DRC_WERROR=ON, as
-# CI passes), CTEST_ARGS (e.g. "-R test_gc"), PREFIX, JOBS, BUILD_DIR.
+# CI passes), CTEST_ARGS (e.g. "-R test_gc"), PREFIX, JOBS, BUILD_DIR;
+# FUZZ_SECONDS (60), FUZZ_CC (clang), FUZZ_ARGS (extra libFuzzer flags).
 # Note that CMake caches options: an option given once stays set in that
 # build directory until changed or the directory is removed.
 
@@ -31,6 +34,8 @@ RELEASE_DIR  := $(BUILD_DIR)/release
 DEBUG_DIR    := $(BUILD_DIR)/debug
 ASAN_DIR     := $(BUILD_DIR)/asan
 VALGRIND_DIR := $(BUILD_DIR)/valgrind
+TSAN_DIR     := $(BUILD_DIR)/tsan
+FUZZ_DIR     := $(BUILD_DIR)/fuzz
 
 RELEASE_ARGS  := -DCMAKE_BUILD_TYPE=RelWithDebInfo '-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g -DNDEBUG' \
                  -DCMAKE_INSTALL_PREFIX=$(PREFIX)
@@ -40,6 +45,8 @@ ASAN_ARGS     := -DCMAKE_BUILD_TYPE=Debug '-DCMAKE_C_FLAGS_DEBUG=-O1 -g' \
                  -DRC_SANITIZE=ON -DRC_DEBUG=OFF -DRC_VALGRIND=OFF
 VALGRIND_ARGS := -DCMAKE_BUILD_TYPE=Debug '-DCMAKE_C_FLAGS_DEBUG=-O1 -g' \
                  -DRC_VALGRIND=ON -DRC_DEBUG=OFF -DRC_SANITIZE=OFF
+TSAN_ARGS     := -DCMAKE_BUILD_TYPE=Debug '-DCMAKE_C_FLAGS_DEBUG=-O1 -g' \
+                 -DRC_TSAN=ON -DRC_SANITIZE=OFF -DRC_DEBUG=OFF -DRC_VALGRIND=OFF
 
 # $(call build,DIR,ARGS): configure and build DIR.
 define build
@@ -51,7 +58,7 @@ define check
 	cd $(1) && $(CTEST) --output-on-failure -j2 $(CTEST_ARGS)
 endef
 
-.PHONY: all release test demo install debug asan valgrind bench bench-release bench-debug clean help
+.PHONY: all release test demo install debug asan valgrind tsan fuzz bench bench-release bench-debug clean help
 
 all: release
 
@@ -78,6 +85,29 @@ asan:
 valgrind:
 	$(call build,$(VALGRIND_DIR),$(VALGRIND_ARGS))
 	$(call check,$(VALGRIND_DIR))
+
+# ThreadSanitizer: the threads test only (any report fails it).
+tsan:
+	$(call build,$(TSAN_DIR),$(TSAN_ARGS))
+	cd $(TSAN_DIR) && $(CTEST) --output-on-failure -R '^test_threads$$' $(CTEST_ARGS)
+
+# libFuzzer: tests/fuzz/fuzz_ops.c and the library, compiled together with
+# the same flags; new inputs go to build/fuzz/corpus, crashes to build/fuzz/.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS    ?=
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRCS    := $(wildcard src/*.c) tests/fuzz/fuzz_ops.c
+
+$(FUZZ_DIR)/fuzz_ops: $(FUZZ_SRCS) $(wildcard src/*.h include/*.h) tests/model_ops.h
+	@mkdir -p $(FUZZ_DIR)/corpus
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iinclude -Isrc $(FUZZ_SRCS) -o $@ -lpthread
+
+fuzz: $(FUZZ_DIR)/fuzz_ops
+	$(FUZZ_DIR)/fuzz_ops -max_total_time=$(FUZZ_SECONDS) -max_len=1024 -timeout=30 \
+	    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_ARGS) \
+	    $(FUZZ_DIR)/corpus tests/fuzz/corpus
 
 # The benchmark hook.  bench/ does not exist yet; whoever adds it provides
 # either an executable bench/run, called as `bench/run BUILD_DIR [BENCH_ARGS]`,

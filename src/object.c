@@ -303,7 +303,13 @@ void rc__dealloc(void *obj)
     if (RC_UNLIKELY(h->dying)) return; /* rc_heap_free frees everything at once */
 
     if (RC_UNLIKELY(h->dealloc_depth >= RC__DEALLOC_DEPTH_MAX)) {
-        rc__untrack(h, hd);
+        /* Untracked while it waits, so that no collection sees a count of
+         * zero — but a frozen object stays in its band: no collection looks
+         * there, and if its finalizer resurrects it, it must stay frozen
+         * (test_model:case_frozen_deferred_resurrect). */
+        bool frozen = hd->gc != RC__UNTRACKED && !rc__has(hd, RC__F_COLLECTING) &&
+                      hd->gc < h->band[RC__OLD];
+        if (!frozen) rc__untrack(h, hd);
         if (rc__vec_push(&h->deferred, obj) == 0) return;
         /* No memory to defer it: free it now, one level deeper. */
     }
