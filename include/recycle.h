@@ -66,7 +66,8 @@ enum {
 typedef struct rc_heap rc_heap;
 
 /* The code of the last failure on this heap (a negative RC_E* code), or 0.
- * With h == NULL: the last failure of rc_heap_new in this thread. */
+ * With h == NULL: the last failure in this thread with no heap to blame
+ * (rc_heap_new, a NULL heap, the snapshot functions). */
 RC_API int         rc_last_error(const rc_heap *h);
 /* A message for a code; never NULL ("unknown error" for unknown codes). */
 RC_API const char *rc_strerror(int code);
@@ -106,6 +107,14 @@ typedef struct rc_config {
     /* Testing hook: the Nth block allocation of this heap (1-based) and
      * every one after it fails as if the system refused, 0 = never. */
     unsigned long fail_alloc_after;
+    /* Leak-hunting tools (see the section at the end); the environment
+     * (RECYCLE_SITES, RECYCLE_TRACE, RECYCLE_DEBUG) adds to these. */
+    int         sites;       /* 1: objects remember their allocation site; 0 */
+    int         site_depth;  /* frames of native backtrace per site (turns
+                                sites on), 0..RC_SITE_DEPTH_MAX; 0 */
+    unsigned    site_sample; /* a backtrace for 1 allocation in N; 0 = 1 = all */
+    int         leak_report; /* 1: rc_heap_free prints rc_leak_report; 0 */
+    const char *trace_path;  /* timeline file (JSON lines); NULL = none */
 } rc_config;
 
 RC_API void     rc_config_init(rc_config *cfg);
@@ -147,16 +156,17 @@ RC_API void *rc_new(rc_heap *h, const rc_type *t);
 /* As rc_new with a user part of `size` bytes (at least t->size). */
 RC_API void *rc_new_var(rc_heap *h, const rc_type *t, size_t size);
 
-/* As rc_new / rc_new_var, recording the allocation site (shown by debug
- * builds' misuse messages and RC_DEBUG_* output).  Debug builds route
- * rc_new and rc_new_var here through the macros below. */
-RC_API void *rc_new_at(rc_heap *h, const rc_type *t, const char *file, int line);
+/* As rc_new / rc_new_var, given the call site: file, line and function.
+ * rc_new and rc_new_var are macros over these, so that every object can
+ * tell where it was allocated (allocation sites, rc_config.sites; debug
+ * builds' misuse messages).  (rc_new)(h, t) calls the plain function,
+ * which knows no file, line or function. */
+RC_API void *rc_new_at(rc_heap *h, const rc_type *t, const char *file, int line,
+                       const char *func);
 RC_API void *rc_new_var_at(rc_heap *h, const rc_type *t, size_t size,
-                           const char *file, int line);
-#if defined(RC_DEBUG) && RC_DEBUG
-#  define rc_new(h, t)           rc_new_at((h), (t), __FILE__, __LINE__)
-#  define rc_new_var(h, t, size) rc_new_var_at((h), (t), (size), __FILE__, __LINE__)
-#endif
+                           const char *file, int line, const char *func);
+#define rc_new(h, t)           rc_new_at((h), (t), __FILE__, __LINE__, __func__)
+#define rc_new_var(h, t, size) rc_new_var_at((h), (t), (size), __FILE__, __LINE__, __func__)
 
 RC_API size_t         rc_refcount(const void *obj);
 RC_API const rc_type *rc_type_of(const void *obj);
@@ -358,6 +368,144 @@ typedef struct rc_memory_stats {
 
 /* Fills *out; 0, or -1 with RC_EINVAL for NULL arguments. */
 RC_API int rc_heap_memory_stats(const rc_heap *h, rc_memory_stats *out);
+
+/* ------------------------------------------------------------------ */
+/* Leak-hunting tools                                                  */
+/* ------------------------------------------------------------------ */
+/* What objgraph, tracemalloc and memray give Python programs: where each
+ * object was allocated, snapshots of the heap and their differences, the
+ * shortest chain of references that keeps an object alive, reference
+ * graphs in Graphviz DOT, a leak report and a timeline (docs/API.md,
+ * "Leak-hunting tools").  The heap knows every reference between its
+ * objects, so an object whose count exceeds the references the heap holds
+ * to it is held from outside the heap: by the C program.  Every tool is off
+ * until asked for (rc_config, the calls below, or the environment:
+ * RECYCLE_SITES, RECYCLE_TRACE, RECYCLE_DEBUG); off, they cost rc_new one
+ * predictable branch and no memory. */
+
+/* --- allocation sites --- */
+#define RC_SITE_DEPTH_MAX 64
+
+typedef struct rc_site {
+    const char  *file;    /* __FILE__ of the rc_new call; NULL if unknown */
+    int          line;
+    const char  *func;    /* the calling function; NULL if unknown */
+    int          nframes; /* native backtrace: return addresses, the caller */
+    void *const *frames;  /* first; NULL when nframes == 0 */
+} rc_site;
+
+/* Objects created from now on remember their site: file, line, function,
+ * and `depth` frames of backtrace (0..RC_SITE_DEPTH_MAX) for one allocation
+ * in `sample` (0 or 1: every one).  With sites on already, changes depth
+ * and sample.  0, or -1 with RC_EINVAL / RC_ENOMEM. */
+RC_API int rc_sites_start(rc_heap *h, int depth, unsigned sample);
+/* Forgets every recorded site; 0, or -1 with RC_EINVAL. */
+RC_API int rc_sites_stop(rc_heap *h);
+/* 0 with *out filled, or -1 with RC_ENOENT (no site recorded for obj) or
+ * RC_EINVAL.  The strings and frames live until rc_sites_stop or
+ * rc_heap_free. */
+RC_API int rc_site_of(const void *obj, rc_site *out);
+
+/* --- snapshots and their differences --- */
+typedef struct rc_snapshot rc_snapshot;
+
+/* How statistics are grouped. */
+enum { RC_STAT_TYPE = 0, RC_STAT_SITE = 1, RC_STAT_TYPE_SITE = 2 };
+
+typedef struct rc_stat {
+    const char  *type;       /* type name; NULL when grouped by site only */
+    const char  *file;       /* site; NULL when unknown or grouped by type */
+    int          line;
+    const char  *func;
+    int          nframes;    /* the site's backtrace, symbolized */
+    const char *const *frames;
+    long long    count;      /* live objects */
+    long long    bytes;      /* their blocks: header and rounding included */
+    long long    count_diff; /* growth since the older snapshot (diffs; */
+    long long    bytes_diff; /* 0 in a plain snapshot) */
+} rc_stat;
+
+/* Live objects and bytes per type and per allocation site: every live
+ * block, tracked or not.  NULL with RC_EINVAL or RC_ENOMEM. */
+RC_API rc_snapshot *rc_snapshot_take(rc_heap *h);
+/* `newer` with each entry's growth since `older` (entries of either),
+ * largest growth first (objgraph's show_growth, tracemalloc's compare_to).
+ * Free it with rc_snapshot_free.  NULL with RC_EINVAL or RC_ENOMEM. */
+RC_API rc_snapshot *rc_snapshot_diff(const rc_snapshot *older, const rc_snapshot *newer);
+/* The entries grouped `by` (RC_STAT_*), largest first (bytes, or growth
+ * for a diff); *n gets their number.  NULL with RC_EINVAL. */
+RC_API const rc_stat *rc_snapshot_stats(const rc_snapshot *s, int by, size_t *n);
+/* The whole heap as one entry; 0, or -1 with RC_EINVAL. */
+RC_API int  rc_snapshot_total(const rc_snapshot *s, rc_stat *out);
+/* The `top` first entries (0 = all) as a table; 0, or -1 with RC_EINVAL. */
+RC_API int  rc_snapshot_print(const rc_snapshot *s, int by, size_t top, FILE *stream);
+/* The snapshot as one line of JSON (docs/API.md); 0, or -1. */
+RC_API int  rc_snapshot_write_json(const rc_snapshot *s, FILE *stream);
+RC_API void rc_snapshot_free(rc_snapshot *s);
+
+/* --- why is this alive? --- */
+enum {
+    RC_HELD_OUTSIDE      = 0, /* an object held from outside the heap reaches it */
+    RC_HELD_GARBAGE_LIST = 1, /* only the garbage list (gc.garbage) does */
+    RC_HELD_CYCLE        = 2  /* neither: cyclic garbage waiting for collection */
+};
+/* Prints the shortest chain of references that keeps obj alive, from an
+ * object held from outside the heap, each link with its slot and site.
+ * Returns the verdict (RC_HELD_*), or -1 with RC_EINVAL (obj is not a live
+ * object of h), RC_EBUSY (during a collection) or RC_ENOMEM. */
+RC_API int rc_why_alive(rc_heap *h, const void *obj, FILE *stream);
+/* The same chain as objects: chain[0] is held from outside the heap (the
+ * garbage list; for RC_HELD_CYCLE: lies on the cycle that holds obj), each
+ * refers to the next, the last is obj.  Up to max are stored; *len gets the
+ * whole length.  Returns the verdict, or -1 as rc_why_alive. */
+RC_API int rc_why_alive_chain(rc_heap *h, const void *obj, void **chain, size_t max,
+                              size_t *len);
+
+/* --- reference graphs --- */
+enum { RC_DOT_REFERENTS = 0, RC_DOT_REFERRERS = 1 };
+/* The objects obj refers to (or that refer to it), `depth` links deep, as a
+ * Graphviz digraph (objgraph's show_refs / show_backrefs): objects held
+ * from outside the heap and references on cycles are marked.  0, or -1
+ * with RC_EINVAL, RC_EBUSY or RC_ENOMEM. */
+RC_API int rc_dump_dot(rc_heap *h, const void *obj, int depth, int direction,
+                       FILE *stream);
+
+/* --- leak report --- */
+/* Every live object grouped by type and site, what holds each group (from
+ * outside, garbage list, cycles), and why the `top` largest groups are
+ * alive.  rc_heap_free prints it to the debug stream when RC_DEBUG_LEAK is
+ * set or rc_config.leak_report asks.  0, or -1 with an error. */
+RC_API int rc_leak_report(rc_heap *h, size_t top, FILE *stream);
+
+/* --- timeline and profile scopes --- */
+/* Appends to `path` (truncated first), as JSON lines: every collection,
+ * samples of heap size and resident memory, profile scopes, snapshots
+ * (rc_trace_snapshot) and, at rc_trace_stop or rc_heap_free, a final
+ * snapshot with the leak suspects.  tools/recycle-report turns it into an
+ * HTML report.  0, or -1 with RC_EINVAL, RC_ESTATE (tracing already),
+ * RC_ENOENT (cannot open path) or RC_ENOMEM. */
+RC_API int rc_trace_start(rc_heap *h, const char *path);
+RC_API int rc_trace_stop(rc_heap *h);
+/* Writes a snapshot labelled `label` into the trace; the first one is the
+ * baseline the leak suspects' growth is measured from.  0, or -1 with
+ * RC_ESTATE (no trace) or another error. */
+RC_API int rc_trace_snapshot(rc_heap *h, const char *label);
+
+typedef struct rc_profile_stats {
+    uint64_t calls;       /* scopes of this name ended */
+    uint64_t allocs, alloc_bytes; /* objects created inside them */
+    uint64_t frees, free_bytes;   /* objects freed inside them */
+    int64_t  net_bytes;   /* alloc_bytes - free_bytes */
+    int64_t  peak_bytes;  /* the largest net growth any one scope reached */
+    uint64_t time_ns;     /* time inside them */
+} rc_profile_stats;
+/* Scopes nest (up to 64 deep); each counts what happens until its end,
+ * nested scopes included, and is written to the trace if there is one.
+ * 0, or -1 with RC_EINVAL, RC_ESTATE (too deep / no open scope), RC_ENOMEM. */
+RC_API int rc_profile_begin(rc_heap *h, const char *name);
+RC_API int rc_profile_end(rc_heap *h);
+/* The totals of the ended scopes called `name`; 0, or -1 with RC_ENOENT. */
+RC_API int rc_profile_get(const rc_heap *h, const char *name, rc_profile_stats *out);
 
 #ifdef __cplusplus
 }

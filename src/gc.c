@@ -454,6 +454,7 @@ static void free_garbage(rc_heap *h, uint32_t lo, uint32_t hi)
         if (h->count[0] > 0) h->count[0]--;
         void *block = rc__block_of(hd);
         h->freed_bytes += rc__block_size(block);
+        if (RC_UNLIKELY(h->tools)) rc__tools_free(h, hd); /* leak-hunting tools */
 #if RC__PREFIX
         rc__prefix_of(hd)->magic = RC__MAGIC_FREED;
 #endif

@@ -112,6 +112,7 @@ rc_heap *rc_heap_new(const rc_config *cfg)
     }
     if (cfg->policy != RC_POLICY_PYTHON && cfg->policy != RC_POLICY_ADAPTIVE)
         return rc__fail_null(NULL, RC_EINVAL);
+    if (rc__tools_check(cfg) != 0) return rc__fail_null(NULL, RC_EINVAL);
     rc_heap *h = calloc(1, sizeof *h);
     if (!h) return rc__fail_null(NULL, RC_ENOMEM);
     h->alloc = rc__alloc_new(h, cfg->memory_limit, cfg->fail_alloc_after);
@@ -151,6 +152,7 @@ void rc_heap_free(rc_heap *h)
         return;
     }
     rc__collect(h, 2, false);
+    rc__tools_heap_free(h); /* leak report, final snapshot; frees the tools */
     /* From here on nothing is freed one by one: counting stops (see
      * rc__dealloc), every live block gets its release call, then the
      * allocator hands all its memory back at once. */

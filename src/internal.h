@@ -180,6 +180,7 @@ struct rc_heap {
     size_t   ncbs, capcbs;
 
     rc__wrmap *wr;              /* weak references by referent */
+    struct rc__tools *tools;    /* leak-hunting tools (tools.c); NULL = off */
 
     int      last_error;
 };
@@ -225,5 +226,127 @@ RC_INTERNAL void rc__wr_call(rc_weakref *chain);
 /* The collector's weak reference step for the garbage in objs[lo..hi). */
 RC_INTERNAL void rc__wr_handle_garbage(rc_heap *h, uint32_t lo, uint32_t hi);
 RC_INTERNAL bool rc__is_weakref_type(const rc_type *t);
+
+/* ------------------------------------------------------------------ */
+/* Leak-hunting tools: tools.c (state, hooks, environment, pointer     */
+/* maps), sites.c, snapshot.c, whyalive.c, dot.c, trace.c              */
+/* ------------------------------------------------------------------ */
+
+/* A map from non-zero keys (pointers) to 64-bit values: open addressing,
+ * linear probing, backward-shift deletion.  Zero-initialised = empty. */
+typedef struct rc__pmap {
+    struct rc__pent { uintptr_t key; uint64_t val; } *e;
+    size_t cap, len; /* cap: 0 or a power of two */
+} rc__pmap;
+RC_INTERNAL uint64_t *rc__pmap_get(const rc__pmap *m, uintptr_t key); /* NULL: absent */
+/* The value of key, added as 0 if absent (*added says so); NULL: no memory. */
+RC_INTERNAL uint64_t *rc__pmap_put(rc__pmap *m, uintptr_t key, bool *added);
+RC_INTERNAL bool      rc__pmap_del(rc__pmap *m, uintptr_t key);
+RC_INTERNAL void      rc__pmap_free(rc__pmap *m);
+
+/* One interned allocation site; ids start at 1 (0 = unknown). */
+typedef struct rc__site {
+    const char *file, *func;
+    int         line, nframes;
+    void      **frames;
+    uint64_t    hash;
+} rc__site;
+
+#define RC__SCOPES_MAX 64
+typedef struct rc__scope {
+    uint32_t name;                       /* index into tools->prof */
+    uint64_t t0, allocs, alloc_bytes, frees, free_bytes;
+    int64_t  net, peak;
+} rc__scope;
+typedef struct rc__prof {                /* totals per scope name */
+    char            *name;
+    rc_profile_stats st;
+} rc__prof;
+
+/* Everything the tools keep for one heap; heap->tools is NULL until a tool
+ * is turned on, and rc_new / the free path test only that pointer. */
+typedef struct rc__tools {
+    /* allocation sites (sites.c) */
+    bool      sites_on;
+    int       depth;          /* backtrace frames */
+    unsigned  sample, countdown;
+    rc__pmap  obj_site;       /* object -> site id */
+    rc__site *site;           /* site[id - 1] */
+    uint32_t  nsites, capsites;
+    uint32_t *site_index;     /* open addressing over ids by hash */
+    uint32_t  capindex;
+    const char *last_file, *last_func; /* the last site without frames ... */
+    int       last_line;
+    uint32_t  last_id;        /* ... and its id (0: none) */
+    /* timeline (trace.c) */
+    FILE     *trace;
+    uint64_t  t0, last_sample;
+    uint32_t  tick;
+    rc_snapshot *baseline;    /* first snapshot of the trace */
+    /* profile scopes (trace.c) */
+    rc__scope scope[RC__SCOPES_MAX];
+    int       nscopes;
+    rc__prof *prof;
+    size_t    nprof, capprof;
+    /* rc_heap_free prints the leak report */
+    bool      leak_report;
+} rc__tools;
+
+/* hooks: heap.c and object.c call these */
+RC_INTERNAL int  rc__tools_check(const rc_config *cfg);   /* 0 or RC_EINVAL */
+/* Applies cfg and the environment; 0, or an error code (cfg's trace file
+ * cannot be opened: RC_ENOENT; RC_ENOMEM). */
+RC_INTERNAL int  rc__tools_init(rc_heap *h, const rc_config *cfg);
+RC_INTERNAL void rc__tools_new(rc_heap *h, void *obj, const char *file, int line,
+                               const char *func, void *ra);
+RC_INTERNAL void rc__tools_free(rc_heap *h, rc__head *hd); /* before the block goes */
+/* rc_heap_free, after its last collection: the leak report, the trace's
+ * final snapshot; frees the tools. */
+RC_INTERNAL void rc__tools_heap_free(rc_heap *h);
+RC_INTERNAL rc__tools *rc__tools_get(rc_heap *h);         /* creates; NULL: no memory */
+
+/* sites.c */
+RC_INTERNAL int  rc__sites_record(rc__tools *t, const void *obj, const char *file,
+                                  int line, const char *func, void *ra);
+RC_INTERNAL const rc__site *rc__site_get(const rc_heap *h, const void *obj);
+RC_INTERNAL void rc__sites_fini(rc__tools *t);
+
+/* trace.c */
+RC_INTERNAL void rc__trace_tick(rc_heap *h);           /* every allocation, when tracing */
+RC_INTERNAL void rc__profile_account(rc__tools *t, int64_t bytes); /* + alloc, - free */
+RC_INTERNAL void rc__trace_fini(rc_heap *h);           /* final snapshot, close */
+RC_INTERNAL void rc__profile_fini(rc__tools *t);
+
+/* snapshot.c: a snapshot that also keeps one object per (type, site) group
+ * (valid only until the heap changes), for the leak report and suspects. */
+RC_INTERNAL rc_snapshot *rc__snapshot_take(rc_heap *h, const char *label);
+RC_INTERNAL void *rc__snapshot_example(const rc_snapshot *s, size_t i); /* TYPE_SITE entry i */
+/* The k (type, site) groups of `now` that grew most since `base` (the
+ * largest if base is NULL), each with an object of the group; returns how
+ * many.  out's strings belong to `now`. */
+RC_INTERNAL size_t rc__snapshot_suspects(const rc_snapshot *base, const rc_snapshot *now,
+                                         size_t k, rc_stat *out, void **ex);
+
+/* whyalive.c: every live object numbered (tracked ones by their index,
+ * others after them) with the references the heap itself holds to it. */
+typedef struct rc__graph {
+    rc_heap  *h;
+    uint32_t  ntracked;  /* h->len when built */
+    uint32_t  n;         /* ids: [0, ntracked) tracked slots, then untracked objects */
+    rc__pmap  untracked; /* untracked object -> id */
+    void    **others;    /* others[id - ntracked] */
+    uint32_t *internal;  /* per id: references from heap objects and the garbage list */
+} rc__graph;
+RC_INTERNAL int      rc__graph_build(rc__graph *g, rc_heap *h); /* 0 or RC_ENOMEM */
+RC_INTERNAL void     rc__graph_free(rc__graph *g);
+RC_INTERNAL uint32_t rc__graph_id(const rc__graph *g, const void *obj); /* UINT32_MAX: none */
+RC_INTERNAL void    *rc__graph_obj(const rc__graph *g, uint32_t id);    /* NULL: tombstone */
+RC_INTERNAL size_t   rc__graph_external(const rc__graph *g, uint32_t id);
+/* Whether obj is a live object of h (safe for any pointer). */
+RC_INTERNAL bool     rc__is_live_object(const rc_heap *h, const void *obj);
+/* Writes "<TYPE object at ADDR>, allocated at FILE:LINE in FUNC". */
+RC_INTERNAL void     rc__describe_obj(const rc_heap *h, const void *obj, FILE *f);
+/* Writes s as a JSON string (quotes included); NULL as null. */
+RC_INTERNAL void     rc__json_str(FILE *f, const char *s);
 
 #endif /* RC_INTERNAL_H */

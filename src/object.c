@@ -116,7 +116,7 @@ static inline void zero(void *obj, size_t size)
     }
 }
 
-/* The real functions behind the debug macros of the same names. */
+/* The real functions behind the macros of the same names (recycle.h). */
 #undef rc_new
 #undef rc_new_var
 
@@ -159,8 +159,24 @@ static void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *f
     return obj;
 }
 
+/* With the leak-hunting tools on (heap->tools): new_object, then their
+ * hook (tools.c).  The entry points below test heap->tools first and come
+ * here only then, so that the common path keeps no extra value alive across
+ * the allocation.  ra is the caller's return address, where a site's
+ * backtrace starts (the entry points are exported: never inlined). */
+static __attribute__((noinline)) void *new_object_tooled(rc_heap *h, const rc_type *t,
+                                                          size_t size, const char *file,
+                                                          int line, const char *func, void *ra)
+{
+    void *obj = new_object(h, t, size, file, line);
+    if (obj) rc__tools_new(h, obj, file, line, func, ra);
+    return obj;
+}
+
 void *rc_new_var(rc_heap *h, const rc_type *t, size_t size)
 {
+    if (RC_UNLIKELY(h && h->tools))
+        return new_object_tooled(h, t, size, NULL, 0, NULL, __builtin_return_address(0));
     return new_object(h, t, size, NULL, 0);
 }
 
@@ -174,17 +190,24 @@ static inline bool readable_type(const rc_type *t)
 void *rc_new(rc_heap *h, const rc_type *t)
 {
     if (RC_UNLIKELY(!readable_type(t))) return rc__fail_null(h, RC_EINVAL);
+    if (RC_UNLIKELY(h && h->tools))
+        return new_object_tooled(h, t, t->size, NULL, 0, NULL, __builtin_return_address(0));
     return new_object(h, t, t->size, NULL, 0);
 }
 
-void *rc_new_var_at(rc_heap *h, const rc_type *t, size_t size, const char *file, int line)
+void *rc_new_var_at(rc_heap *h, const rc_type *t, size_t size, const char *file, int line,
+                    const char *func)
 {
+    if (RC_UNLIKELY(h && h->tools))
+        return new_object_tooled(h, t, size, file, line, func, __builtin_return_address(0));
     return new_object(h, t, size, file, line);
 }
 
-void *rc_new_at(rc_heap *h, const rc_type *t, const char *file, int line)
+void *rc_new_at(rc_heap *h, const rc_type *t, const char *file, int line, const char *func)
 {
     if (RC_UNLIKELY(!readable_type(t))) return rc__fail_null(h, RC_EINVAL);
+    if (RC_UNLIKELY(h && h->tools))
+        return new_object_tooled(h, t, t->size, file, line, func, __builtin_return_address(0));
     return new_object(h, t, t->size, file, line);
 }
 
@@ -290,6 +313,7 @@ static void free_object(rc_heap *h, rc__head *hd, bool deferred)
 
     void *block = rc__block_of(hd);
     h->freed_bytes += rc__block_size(block);
+    if (RC_UNLIKELY(h->tools)) rc__tools_free(h, hd);
 #if RC__PREFIX
     rc__prefix_of(hd)->magic = RC__MAGIC_FREED;
 #endif

@@ -1,0 +1,283 @@
+/* tools.c — what the leak-hunting tools share: the per-heap state
+ * (heap->tools) and its life, the hooks object.c and heap.c call, the
+ * environment (RECYCLE_SITES, RECYCLE_TRACE, RECYCLE_DEBUG), the pointer map
+ * every tool uses, and how an object is described in their output.
+ *
+ * The cost when every tool is off: rc_new and the free path test
+ * heap->tools, which stays NULL, and nothing else; no object carries a byte
+ * for the tools.  The tools themselves live in sites.c (allocation sites),
+ * snapshot.c, whyalive.c (and the leak report), dot.c and trace.c (the
+ * timeline and profile scopes).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <execinfo.h>
+#include <stdlib.h>
+
+/* ------------------------------------------------------------------ */
+/* The pointer map                                                     */
+/* ------------------------------------------------------------------ */
+/* Open addressing with linear probing, at most 70% full; deletion shifts
+ * the entries after the hole back, so there are no tombstones and a
+ * lookup stops at the first empty slot.  Keys are pointers (or other
+ * non-zero words): the multiplication mixes their low, aligned bits away.
+ * (Hashes that keep neighbouring addresses in neighbouring slots were
+ * tried: they cluster, and lose.) */
+
+static inline size_t home(uintptr_t key, size_t cap)
+{
+    return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> 29) & (cap - 1);
+}
+
+uint64_t *rc__pmap_get(const rc__pmap *m, uintptr_t key)
+{
+    if (m->cap == 0) return NULL;
+    size_t mask = m->cap - 1;
+    for (size_t i = home(key, m->cap);; i = (i + 1) & mask) {
+        if (m->e[i].key == key) return &m->e[i].val;
+        if (m->e[i].key == 0) return NULL;
+    }
+}
+
+static int grow(rc__pmap *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    struct rc__pent *e = calloc(cap, sizeof *e);
+    if (!e) return RC_ENOMEM;
+    for (size_t i = 0; i < m->cap; i++) {
+        uintptr_t k = m->e[i].key;
+        if (!k) continue;
+        size_t j = home(k, cap);
+        while (e[j].key) j = (j + 1) & (cap - 1);
+        e[j] = m->e[i];
+    }
+    free(m->e);
+    m->e = e;
+    m->cap = cap;
+    return 0;
+}
+
+uint64_t *rc__pmap_put(rc__pmap *m, uintptr_t key, bool *added)
+{
+    if (added) *added = false;
+    if ((m->len + 1) * 10 > m->cap * 7 && grow(m) != 0) return NULL;
+    size_t mask = m->cap - 1;
+    size_t i = home(key, m->cap);
+    for (; m->e[i].key; i = (i + 1) & mask)
+        if (m->e[i].key == key) return &m->e[i].val;
+    m->e[i].key = key;
+    m->e[i].val = 0;
+    m->len++;
+    if (added) *added = true;
+    return &m->e[i].val;
+}
+
+bool rc__pmap_del(rc__pmap *m, uintptr_t key)
+{
+    if (m->cap == 0) return false;
+    size_t mask = m->cap - 1;
+    size_t i = home(key, m->cap);
+    for (;; i = (i + 1) & mask) {
+        if (m->e[i].key == key) break;
+        if (m->e[i].key == 0) return false;
+    }
+    /* Backward shift: an entry may fill the hole at i unless its home lies
+     * cyclically in (i, j]. */
+    for (size_t j = (i + 1) & mask; m->e[j].key; j = (j + 1) & mask) {
+        size_t k = home(m->e[j].key, m->cap);
+        bool stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
+        if (stays) continue;
+        m->e[i] = m->e[j];
+        i = j;
+    }
+    m->e[i].key = 0;
+    m->len--;
+    return true;
+}
+
+void rc__pmap_free(rc__pmap *m)
+{
+    free(m->e);
+    m->e = NULL;
+    m->cap = m->len = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The tools' state and the hooks                                      */
+/* ------------------------------------------------------------------ */
+
+rc__tools *rc__tools_get(rc_heap *h)
+{
+    if (!h->tools) h->tools = calloc(1, sizeof *h->tools);
+    return h->tools;
+}
+
+void rc__tools_new(rc_heap *h, void *obj, const char *file, int line, const char *func,
+                   void *ra)
+{
+    rc__tools *t = h->tools;
+    /* A failure to record only loses the site: the object is fine. */
+    if (t->sites_on) (void)rc__sites_record(t, obj, file, line, func, ra);
+    if (t->nscopes)
+        rc__profile_account(t, (int64_t)rc__block_size(rc__block_of(RC__HEAD(obj))));
+    if (t->trace) rc__trace_tick(h);
+}
+
+void rc__tools_free(rc_heap *h, rc__head *hd)
+{
+    rc__tools *t = h->tools;
+    if (t->sites_on) rc__pmap_del(&t->obj_site, (uintptr_t)rc__obj_of(hd));
+    if (t->nscopes) rc__profile_account(t, -(int64_t)rc__block_size(rc__block_of(hd)));
+}
+
+void rc__tools_heap_free(rc_heap *h)
+{
+    rc__tools *t = h->tools;
+    if ((h->debug & RC_DEBUG_LEAK) == RC_DEBUG_LEAK || (t && t->leak_report))
+        (void)rc_leak_report(h, 3, h->debug_stream ? h->debug_stream : stderr);
+    if (!t) return;
+    rc__trace_fini(h);
+    rc__profile_fini(t);
+    rc__sites_fini(t);
+    free(t);
+    h->tools = NULL;
+}
+
+int rc__tools_check(const rc_config *cfg)
+{
+    if (cfg->sites != 0 && cfg->sites != 1) return RC_EINVAL;
+    if (cfg->site_depth < 0 || cfg->site_depth > RC_SITE_DEPTH_MAX) return RC_EINVAL;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The environment                                                     */
+/* ------------------------------------------------------------------ */
+
+/* RECYCLE_DEBUG=word,word...: the RC_DEBUG_* flags by name, and "report"
+ * (the leak report at rc_heap_free without the flags' side effects). */
+static unsigned debug_words(const char *s, bool *report)
+{
+    static const struct { const char *word; unsigned flags; } words[] = {
+        {"stats", RC_DEBUG_STATS},         {"collectable", RC_DEBUG_COLLECTABLE},
+        {"uncollectable", RC_DEBUG_UNCOLLECTABLE}, {"saveall", RC_DEBUG_SAVEALL},
+        {"leak", RC_DEBUG_LEAK},           {"report", 0},
+    };
+    unsigned flags = 0;
+    while (*s) {
+        size_t n = strcspn(s, ", ");
+        bool known = n == 0;
+        for (size_t i = 0; i < sizeof words / sizeof words[0] && !known; i++) {
+            if (strlen(words[i].word) == n && strncmp(s, words[i].word, n) == 0) {
+                flags |= words[i].flags;
+                if (words[i].flags == 0) *report = true;
+                known = true;
+            }
+        }
+        if (!known)
+            fprintf(stderr, "recycle: RECYCLE_DEBUG: unknown word \"%.*s\" (stats, "
+                            "collectable, uncollectable, saveall, leak, report)\n",
+                    (int)n, s);
+        s += n;
+        if (*s) s++;
+    }
+    return flags;
+}
+
+int rc__tools_init(rc_heap *h, const rc_config *cfg)
+{
+    bool sites = cfg->sites || cfg->site_depth > 0;
+    int depth = cfg->site_depth;
+    unsigned sample = cfg->site_sample;
+    bool report = cfg->leak_report != 0;
+
+    /* RECYCLE_SITES=1: file, line, function; =N (N > 1): and N frames of
+     * backtrace; =N:S: a backtrace for 1 allocation in S. */
+    const char *env = getenv("RECYCLE_SITES");
+    if (env && *env) {
+        char *end;
+        long n = strtol(env, &end, 10);
+        if (n > 0) {
+            sites = true;
+            if (n > 1 && n > depth) depth = n > RC_SITE_DEPTH_MAX ? RC_SITE_DEPTH_MAX : (int)n;
+            if (*end == ':') sample = (unsigned)strtoul(end + 1, NULL, 10);
+        }
+    }
+    env = getenv("RECYCLE_DEBUG");
+    if (env && *env) h->debug |= debug_words(env, &report);
+
+    if (sites && rc_sites_start(h, depth, sample) != 0) return RC_ENOMEM;
+    if (report) {
+        rc__tools *t = rc__tools_get(h);
+        if (!t) return RC_ENOMEM;
+        t->leak_report = true;
+    }
+    if (cfg->trace_path && rc_trace_start(h, cfg->trace_path) != 0) return h->last_error;
+    env = getenv("RECYCLE_TRACE");
+    if (env && *env && !(h->tools && h->tools->trace)) {
+        if (rc_trace_start(h, env) != 0) {
+            fprintf(stderr, "recycle: RECYCLE_TRACE: cannot write %s: %s\n", env,
+                    rc_strerror(h->last_error));
+            h->last_error = 0; /* the environment cannot make rc_heap_new fail */
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output shared by the tools                                          */
+/* ------------------------------------------------------------------ */
+
+bool rc__is_live_object(const rc_heap *h, const void *obj)
+{
+    if (!h || !obj || ((uintptr_t)obj & 15) != 0) return false;
+    void *block = rc__block_of(RC__HEAD(obj));
+    return rc__alloc_owns(h->alloc, block) && RC__HEAD(obj)->refcnt > 0;
+}
+
+void rc__describe_obj(const rc_heap *h, const void *obj, FILE *f)
+{
+    const rc_type *t = rc__type(RC__HEAD(obj));
+    fprintf(f, "<%s object at %p>", t && t->name ? t->name : "?", obj);
+    const rc__site *s = rc__site_get(h, obj);
+    if (s && s->file) {
+        fprintf(f, ", allocated at %s:%d", s->file, s->line);
+        if (s->func) fprintf(f, " in %s", s->func);
+        return;
+    }
+    if (s && s->nframes > 0) {
+        char **sym = backtrace_symbols(s->frames, 1);
+        if (sym) {
+            fprintf(f, ", allocated at %s", sym[0]);
+            free(sym);
+            return;
+        }
+    }
+#if RC__PREFIX
+    rc__prefix *p = rc__prefix_of(RC__HEAD(obj));
+    if (p->file) fprintf(f, ", allocated at %s:%u", p->file, (unsigned)p->line);
+#endif
+}
+
+void rc__json_str(FILE *f, const char *s)
+{
+    if (!s) {
+        fputs("null", f);
+        return;
+    }
+    putc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\t': fputs("\\t", f); break;
+        case '\r': fputs("\\r", f); break;
+        default:
+            if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+            else putc(*p, f);
+        }
+    }
+    putc('"', f);
+}
