@@ -93,7 +93,10 @@ enum {
      * to the number of tracked objects, and falls back to threshold[0] as
      * soon as one finds some.  Programs that make no cycles pay almost
      * nothing for the collector; cyclic garbage waiting for collection is
-     * bounded by the size of the tracked heap. */
+     * bounded by the size of the tracked heap.  A byte trigger also runs a
+     * full collection when the bytes in live blocks have grown by a quarter
+     * (at least 4 MiB) since the last full one, so cycles holding large
+     * buffers cannot pile up memory between collections. */
     RC_POLICY_ADAPTIVE = 1
 };
 

@@ -69,7 +69,7 @@
  *   s.used_pages + popcount(s.free_mask) == 63;  dirty_mask ⊆ free_mask
  *   a.in_use    == Σ bsize over live blocks (small and big)
  *   a.committed == Σ small segments (header bytes + 64 KiB × (used + dirty pages))
- *                + Σ big segments' mapped bytes (+ the cached big segment)
+ *                + Σ big segments' mapped bytes (+ big_cache_bytes)
  *   a.dirty     == Σ popcount(s.dirty_mask) <= DIRTY_MAX
  *   a.empty_segs == small segments with no page in use, at most 1
  *
@@ -93,7 +93,10 @@
  * backed for quick reuse, the rest are returned with MADV_DONTNEED.  An
  * empty segment is unmapped, except one per allocator kept (decommitted) to
  * avoid map/unmap churn.  A big block's segment is unmapped when freed,
- * except one small one (<= BIG_CACHE_MAX) kept for the next big block.  A
+ * unless the cache of freed big segments has room (at most BIG_CACHE_N of
+ * at most BIG_CACHE_MAX each, BIG_CACHE_BYTES in all): a collection that
+ * frees many buffers at once then feeds the next allocations without a
+ * system call or a page fault.  A
  * class keeps its last page even when empty, so alloc/free ping-pong never
  * reaches the system.
  *
@@ -132,7 +135,9 @@
 #define SMALL_MAX     16384                             /* larger: a big segment */
 #define NCLASSES      53
 #define DIRTY_MAX     8                                 /* empty pages kept backed */
-#define BIG_CACHE_MAX ((size_t)256 << 10)               /* largest big segment kept */
+#define BIG_CACHE_MAX   ((size_t)1 << 20)  /* largest big segment kept        */
+#define BIG_CACHE_N     128                /* big segments kept at most       */
+#define BIG_CACHE_BYTES ((size_t)8 << 20)  /* and their bytes at most         */
 #define TC_MAX        32                                /* recently freed blocks per class */
 
 static const uint32_t class_size[NCLASSES] = {
@@ -192,10 +197,12 @@ struct rc__alloc {
     page      *cur[NCLASSES];  /* the page each class allocates from */
     rc_heap   *owner;
     page      *head[NCLASSES], *tail[NCLASSES];
-    segment  **segs;           /* every mapped segment but big_cache, by address */
+    segment  **segs;           /* every mapped segment but big_cache's, by address */
     size_t     nsegs, capsegs;
     segment   *filling;        /* where new pages come from */
-    segment   *big_cache;      /* a freed big segment kept for reuse */
+    segment   *big_cache[BIG_CACHE_N]; /* freed big segments kept for reuse */
+    unsigned   nbig_cache;
+    size_t     big_cache_bytes;
     size_t     committed;      /* bytes_from_os */
     size_t     dirty;
     size_t     empty_segs;
@@ -593,16 +600,22 @@ SLOW static void *alloc_big(rc__alloc *a, size_t size)
     if (size > SIZE_MAX / 2)
         return NULL;
     size_t map = round_up(BIG_HDR + size, a->os_page);
-    segment *s = a->big_cache;
-    if (s && s->pages[0].bsize >= size && s->pages[0].bsize / 2 <= size)
-        map = s->size;
-    else
-        s = NULL;
+    segment *s = NULL;
+    unsigned at = 0;
+    for (; at < a->nbig_cache; at++) {
+        segment *c = a->big_cache[at];
+        if (c->pages[0].bsize >= size && c->pages[0].bsize / 2 <= size) {
+            s = c;
+            map = s->size;
+            break;
+        }
+    }
     size_t usable = map - BIG_HDR;
     if (a->in_use + usable > a->limit || !reserve_slot(a))
         return NULL;
     if (s) {
-        a->big_cache = NULL;
+        a->big_cache[at] = a->big_cache[--a->nbig_cache];
+        a->big_cache_bytes -= s->size;
         s->pages[0].epoch = a->epoch;
     } else {
         s = (segment *)map_aligned(a, map);
@@ -691,8 +704,10 @@ SLOW static void free_big(rc__alloc *a, segment *s, void *p)
     a->big_bytes -= pg->bsize;
     rc__track_block_free(a, p, pg->bsize);
     remove_segment(a, s);
-    if (!a->big_cache && s->size <= BIG_CACHE_MAX) {
-        a->big_cache = s;
+    if (a->nbig_cache < BIG_CACHE_N && s->size <= BIG_CACHE_MAX &&
+        a->big_cache_bytes + s->size <= BIG_CACHE_BYTES) {
+        a->big_cache[a->nbig_cache++] = s;
+        a->big_cache_bytes += s->size;
         return;
     }
     a->committed -= s->size;
@@ -845,8 +860,7 @@ static void validate(const rc__alloc *a)
         VALID(used_pages == s->used_pages);
         empty += used_pages == 0;
     }
-    if (a->big_cache)
-        committed += a->big_cache->size;
+    committed += a->big_cache_bytes;
     VALID(in_use == a->in_use);
     VALID(committed == a->committed);
     VALID(dirty == a->dirty && dirty <= DIRTY_MAX);
@@ -884,6 +898,11 @@ rc_heap *rc__block_owner(const void *p)
 size_t rc__alloc_in_use(const rc__alloc *a)
 {
     return a->in_use;
+}
+
+const size_t *rc__alloc_in_use_ptr(const rc__alloc *a)
+{
+    return &a->in_use;
 }
 
 void rc__alloc_set_limit(rc__alloc *a, size_t limit)
@@ -987,7 +1006,7 @@ void rc__alloc_stats(const rc__alloc *a, rc_memory_stats *out)
     memset(out, 0, sizeof *out);
     out->bytes_in_use = a->in_use;
     out->bytes_from_os = a->committed;
-    out->arenas_in_use = a->nsegs + (a->big_cache != NULL);
+    out->arenas_in_use = a->nsegs + a->nbig_cache;
     out->large_objects = a->nbig;
     out->large_bytes = a->big_bytes;
     for (size_t k = 0; k < a->nsegs; k++) {
@@ -1046,8 +1065,8 @@ void rc__alloc_destroy(rc__alloc *a)
     rc__track_pool_destroy(a);
     for (size_t i = 0; i < a->nsegs; i++)
         unmap(a->segs[i], a->segs[i]->size);
-    if (a->big_cache)
-        unmap(a->big_cache, a->big_cache->size);
+    for (unsigned i = 0; i < a->nbig_cache; i++)
+        unmap(a->big_cache[i], a->big_cache[i]->size);
     free(a->segs);
     free(a);
 }

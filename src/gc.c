@@ -166,15 +166,16 @@ static void compact(rc_heap *h, int from)
 }
 
 /* Sweeps tombstones once they outnumber what they cost to sweep: gen0 on its
- * own when its band is mostly holes, everything when a third of the array
- * is.  Each sweep is paid for by the frees that made the holes. */
+ * own when its band is mostly holes, everything when the holes outnumber
+ * the live objects.  Each sweep rewrites every live object's index, so it is
+ * paid for by at least as many frees; a hole costs 8 bytes until then. */
 static void maybe_compact(rc_heap *h)
 {
     uint32_t young = h->len - h->band[RC__GEN0];
     if (young > 2 * h->live[RC__GEN0] + 1024) compact(h, RC__GEN0);
     /* The frozen band is never swept: its memory stays untouched. */
     size_t live = tracked_total(h) - h->live[RC__FROZEN];
-    if (h->len - h->band[RC__OLD] - live > live / 2 + 4096) compact(h, RC__OLD);
+    if (h->len - h->band[RC__OLD] - live > live + 4096) compact(h, RC__OLD);
 }
 
 void rc__untrack(rc_heap *h, rc__head *hd)
@@ -686,6 +687,7 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
     invoke_callbacks(h, RC_GC_STOP, &info);
     h->collecting = false;
     h->last_collect_ns = t1;
+    if (generation == 2) h->bytes_after_full = *h->in_use;
     if (automatic) adapt(h, res.collected + res.uncollectable);
     rc__update_trigger(h);
     if (h->compact_due) maybe_compact(h);
@@ -696,12 +698,26 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
 /* Scheduling                                                          */
 /* ------------------------------------------------------------------ */
 
+/* The adaptive policy's byte trigger: a full collection once the bytes in
+ * live blocks have grown by a quarter (at least RC__BYTE_SLACK) since the
+ * last full collection.  Objects freed by counting do not count, so programs
+ * that make no cycles rarely reach it; garbage cycles holding large buffers
+ * do, whatever generation they were promoted to.  Full collections then run
+ * each time the heap grows by a quarter, so their cost is paid for by that
+ * growth. */
+#define RC__BYTE_SLACK ((size_t)4 << 20)
+
 void rc__update_trigger(rc_heap *h)
 {
     if (h->policy == RC_POLICY_PYTHON || h->young_threshold < h->threshold[0])
         h->young_threshold = h->threshold[0];
     bool on = h->enabled && h->paused == 0 && h->threshold[0] != 0;
     h->trigger = on ? h->young_threshold : SIZE_MAX;
+    size_t base = h->bytes_after_full, slack = base / 4;
+    if (slack < RC__BYTE_SLACK) slack = RC__BYTE_SLACK;
+    h->byte_trigger = on && h->policy == RC_POLICY_ADAPTIVE && base <= SIZE_MAX - slack
+                          ? base + slack
+                          : SIZE_MAX;
 }
 
 /* Python's choice: the oldest generation whose count passed its threshold
@@ -721,6 +737,12 @@ void rc__maybe_collect(rc_heap *h)
 {
     if (h->collecting || h->count[0] <= h->trigger) return;
     rc__collect(h, due_generation(h), true);
+}
+
+void rc__collect_for_bytes(rc_heap *h)
+{
+    if (h->collecting) return;
+    rc__collect(h, 2, true);
 }
 
 void rc__check_interval(rc_heap *h)

@@ -129,7 +129,13 @@ rc_heap *rc_heap_new(const rc_config *cfg)
     h->debug_stream = cfg->debug_stream;
     h->last_collect_ns = rc__now_ns();
     h->coll_start = UINT32_MAX;
+    h->in_use = rc__alloc_in_use_ptr(h->alloc);
     rc__update_trigger(h);
+    int err = rc__tools_init(h, cfg); /* leak-hunting tools: cfg + environment */
+    if (err != 0) {
+        rc_heap_free(h);
+        return rc__fail_null(NULL, err);
+    }
     return h;
 }
 

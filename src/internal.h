@@ -102,6 +102,8 @@ RC_INTERNAL int     rc__alloc_walk(rc__alloc *a, int (*fn)(void *block, void *ar
 /* Whether p is the start of a live block of a; safe for any pointer. */
 RC_INTERNAL bool    rc__alloc_owns(const rc__alloc *a, const void *p);
 RC_INTERNAL size_t  rc__alloc_in_use(const rc__alloc *a); /* bytes in live blocks */
+/* Where that figure lives, for the byte trigger's check on every rc_new. */
+RC_INTERNAL const size_t *rc__alloc_in_use_ptr(const rc__alloc *a);
 RC_INTERNAL void    rc__alloc_set_limit(rc__alloc *a, size_t limit);
 RC_INTERNAL void    rc__alloc_stats(const rc__alloc *a, rc_memory_stats *out);
 
@@ -154,6 +156,11 @@ struct rc_heap {
     size_t   trigger;           /* count[0] above this starts a collection:
                                    young_threshold, or SIZE_MAX while
                                    automatic collection is off */
+    const size_t *in_use;       /* the allocator's bytes in live blocks */
+    size_t   byte_trigger;      /* *in_use above this starts a full
+                                   collection (adaptive policy); else
+                                   SIZE_MAX */
+    size_t   bytes_after_full;  /* *in_use when the last full one ended */
     int      policy;
     bool     enabled;
     int      paused;            /* pause depth */
@@ -207,6 +214,7 @@ RC_INTERNAL long rc__collect(rc_heap *h, int generation, bool automatic);
 RC_INTERNAL int  rc__band_of(const rc_heap *h, uint32_t i);
 RC_INTERNAL void rc__update_trigger(rc_heap *h);        /* after any setting */
 RC_INTERNAL void rc__check_interval(rc_heap *h);        /* time-based trigger */
+RC_INTERNAL void rc__collect_for_bytes(rc_heap *h);     /* byte trigger */
 
 /* misuse (misuse.c): reports to the handler; returns if the handler does.
  * is_object says whether obj may be described (has a readable header). */
