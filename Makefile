@@ -109,12 +109,11 @@ fuzz: $(FUZZ_DIR)/fuzz_ops
 	    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_ARGS) \
 	    $(FUZZ_DIR)/corpus tests/fuzz/corpus
 
-# The benchmark hook.  bench/ does not exist yet; whoever adds it provides
-# either an executable bench/run, called as `bench/run BUILD_DIR [BENCH_ARGS]`,
-# or a bench/Makefile, called with the RECYCLE_* variables below (both also
-# get them in the environment).  BENCH_BUILD picks the library build they run
-# against: release (default) or debug, for the shortened correctness run CI
-# will do (e.g. `make bench BENCH_BUILD=debug BENCH_ARGS=--quick`).
+# The benchmark hook: bench/run, called as `bench/run BUILD_DIR [BENCH_ARGS]`
+# with the RECYCLE_* variables below in its environment (a bench/Makefile
+# would be called with them instead; see bench/README.md).  BENCH_BUILD picks
+# the library build it runs against: release (default) or debug, for CI's
+# shortened correctness run (`make bench BENCH_BUILD=debug BENCH_ARGS=--quick`).
 BENCH_BUILD ?= release
 BENCH_ARGS  ?=
 BENCH_DIR   := $(abspath $(BUILD_DIR)/$(BENCH_BUILD))
