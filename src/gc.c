@@ -704,7 +704,12 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
  * that make no cycles rarely reach it; garbage cycles holding large buffers
  * do, whatever generation they were promoted to.  Full collections then run
  * each time the heap grows by a quarter, so their cost is paid for by that
- * growth. */
+ * growth.  Like the young threshold, the slack doubles after a byte-
+ * triggered collection that finds nothing — when that collection was costly
+ * for the memory at stake: more than one tracked object per 64 bytes of
+ * slack (a program building large live structures of small objects) — and
+ * comes back as soon as one finds garbage.  A heap of few objects holding
+ * large buffers keeps the tight slack: its full collections are cheap. */
 #define RC__BYTE_SLACK ((size_t)4 << 20)
 
 void rc__update_trigger(rc_heap *h)
@@ -715,6 +720,7 @@ void rc__update_trigger(rc_heap *h)
     h->trigger = on ? h->young_threshold : SIZE_MAX;
     size_t base = h->bytes_after_full, slack = base / 4;
     if (slack < RC__BYTE_SLACK) slack = RC__BYTE_SLACK;
+    slack <<= h->byte_backoff;
     h->byte_trigger = on && h->policy == RC_POLICY_ADAPTIVE && base <= SIZE_MAX - slack
                           ? base + slack
                           : SIZE_MAX;
@@ -742,7 +748,11 @@ void rc__maybe_collect(rc_heap *h)
 void rc__collect_for_bytes(rc_heap *h)
 {
     if (h->collecting) return;
-    rc__collect(h, 2, true);
+    size_t slack = h->byte_trigger - h->bytes_after_full;
+    long found = rc__collect(h, 2, true);
+    if (found > 0) h->byte_backoff = 0;
+    else if (h->byte_backoff < 8 && tracked_total(h) > slack / 64) h->byte_backoff++;
+    rc__update_trigger(h);
 }
 
 void rc__check_interval(rc_heap *h)

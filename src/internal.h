@@ -161,6 +161,7 @@ struct rc_heap {
                                    collection (adaptive policy); else
                                    SIZE_MAX */
     size_t   bytes_after_full;  /* *in_use when the last full one ended */
+    unsigned byte_backoff;      /* the byte slack is shifted left by this */
     int      policy;
     bool     enabled;
     int      paused;            /* pause depth */
