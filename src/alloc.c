@@ -189,6 +189,7 @@ _Static_assert(BIG_HDR <= PG_SIZE, "a big block starts in page 0");
 
 struct rc__alloc {
     size_t     in_use;         /* bytes in live blocks */
+    uint64_t   freed;          /* bytes of blocks freed, ever */
     size_t     limit;          /* SIZE_MAX = none */
     uint64_t   calls;          /* rc__alloc_block calls so far */
     uint64_t   fail_at;        /* UINT64_MAX = never */
@@ -700,6 +701,7 @@ SLOW static void free_big(rc__alloc *a, segment *s, void *p)
     }
     pg->used = 0;
     a->in_use -= pg->bsize;
+    a->freed += pg->bsize;
     a->nbig--;
     a->big_bytes -= pg->bsize;
     rc__track_block_free(a, p, pg->bsize);
@@ -772,6 +774,7 @@ void rc__free_block(void *p)
     *word &= ~bit;
     rc__track_block_free(a, p, pg->bsize);
     a->in_use -= pg->bsize;
+    a->freed += pg->bsize;
     unsigned c = pg->cls;
     uint32_t n = a->tcn[c];
     if (RC_LIKELY(n < TC_MAX)) {      /* keep it for the next allocation */
@@ -903,6 +906,11 @@ size_t rc__alloc_in_use(const rc__alloc *a)
 const size_t *rc__alloc_in_use_ptr(const rc__alloc *a)
 {
     return &a->in_use;
+}
+
+const uint64_t *rc__alloc_freed_ptr(const rc__alloc *a)
+{
+    return &a->freed;
 }
 
 void rc__alloc_set_limit(rc__alloc *a, size_t limit)

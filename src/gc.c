@@ -454,7 +454,6 @@ static void free_garbage(rc_heap *h, uint32_t lo, uint32_t hi)
         if (t->release) t->release(o);
         if (h->count[0] > 0) h->count[0]--;
         void *block = rc__block_of(hd);
-        h->freed_bytes += rc__block_size(block);
         if (RC_UNLIKELY(h->tools)) rc__tools_free(h, hd); /* leak-hunting tools */
 #if RC__PREFIX
         rc__prefix_of(hd)->magic = RC__MAGIC_FREED;
@@ -667,7 +666,7 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
                         h->live[RC__OLD] + h->live[RC__PENDING], h->live[RC__FROZEN]};
 
     uint64_t t0 = rc__now_ns();
-    uint64_t freed0 = h->freed_bytes;
+    uint64_t freed0 = *h->freed;
     gc_result res = collect_main(h, generation, s, end);
     uint64_t t1 = rc__now_ns();
     uint64_t pause = t1 - t0;
@@ -678,7 +677,7 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
     st->uncollectable += res.uncollectable;
     st->pause_ns_total += pause;
     if (pause > st->pause_ns_max) st->pause_ns_max = pause;
-    st->bytes_reclaimed += h->freed_bytes - freed0;
+    st->bytes_reclaimed += *h->freed - freed0;
     if (h->debug & RC_DEBUG_STATS) debug_stats(h, generation, before, &res, pause);
 
     info.collected = res.collected;

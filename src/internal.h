@@ -104,6 +104,8 @@ RC_INTERNAL bool    rc__alloc_owns(const rc__alloc *a, const void *p);
 RC_INTERNAL size_t  rc__alloc_in_use(const rc__alloc *a); /* bytes in live blocks */
 /* Where that figure lives, for the byte trigger's check on every rc_new. */
 RC_INTERNAL const size_t *rc__alloc_in_use_ptr(const rc__alloc *a);
+/* The running total of bytes freed, for the collector's bytes_reclaimed. */
+RC_INTERNAL const uint64_t *rc__alloc_freed_ptr(const rc__alloc *a);
 RC_INTERNAL void    rc__alloc_set_limit(rc__alloc *a, size_t limit);
 RC_INTERNAL void    rc__alloc_stats(const rc__alloc *a, rc_memory_stats *out);
 
@@ -181,7 +183,7 @@ struct rc_heap {
     unsigned debug;
     FILE    *debug_stream;
     rc_gen_stats stats[3];
-    uint64_t freed_bytes;       /* running total of bytes freed (object.c) */
+    const uint64_t *freed;      /* the allocator's total of bytes freed */
 
     rc__vec  garbage;           /* gc.garbage: strong references */
     rc__callback *cbs;          /* gc.callbacks */

@@ -312,14 +312,13 @@ static void free_object(rc_heap *h, rc__head *hd, bool deferred)
     }
     /* It dies.  Untrack first: no collection that a callback, a release or
      * a child's finalizer starts may see an object whose count is zero. */
-    rc__untrack(h, hd);
-    if (rc__has(hd, RC__F_WEAKREFD)) rc__wr_call(rc__wr_clear(h, hd));
-    rc__drop_refs(hd);
+    if (hd->gc != RC__UNTRACKED || rc__has(hd, RC__F_COLLECTING)) rc__untrack(h, hd);
+    if (RC_UNLIKELY(rc__has(hd, RC__F_WEAKREFD))) rc__wr_call(rc__wr_clear(h, hd));
+    if (t->traverse) t->traverse(obj, visit_clear, NULL);
     if (t->release) t->release(obj);
     if (rc__is_container(t) && h->count[0] > 0) h->count[0]--;
 
     void *block = rc__block_of(hd);
-    h->freed_bytes += rc__block_size(block);
     if (RC_UNLIKELY(h->tools)) rc__tools_free(h, hd);
 #if RC__PREFIX
     rc__prefix_of(hd)->magic = RC__MAGIC_FREED;
