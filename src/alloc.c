@@ -991,11 +991,11 @@ int rc__alloc_walk(rc__alloc *a, int (*fn)(void *block, void *arg), void *arg)
  *   bytes_from_os  mapped memory the allocator holds backed: segment
  *                  headers, pages given to a class, empty pages not yet
  *                  returned (at most DIRTY_MAX), big blocks' whole mappings
- *                  and the cached big segment.  Address space reserved but
+ *                  and the cached freed big segments.  Address space reserved but
  *                  never touched or returned with MADV_DONTNEED is not
  *                  counted.  Always >= bytes_in_use.
  *   arenas_in_use  segments mapped: small ones (including the one empty
- *                  segment kept), big ones, and the cached big one.
+ *                  segment kept), big ones, and the cached freed big ones.
  *   pools_in_use   pages (64 KiB) holding at least one live block.
  *   large_objects  live blocks larger than the largest class (16 KiB);
  *   large_bytes    their block sizes (also counted in bytes_in_use).
