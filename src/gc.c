@@ -445,20 +445,12 @@ static void free_garbage(rc_heap *h, uint32_t lo, uint32_t hi)
         void *o = h->objs[i];
         if (!o) continue;
         rc__head *hd = RC__HEAD(o);
-        const rc_type *t = rc__type(hd);
         h->objs[i] = NULL;
         hd->gc = RC__UNTRACKED;
         hd->refcnt = 0;
         rc__clr(hd, RC__F_COLLECTING);
         if (rc__has(hd, RC__F_WEAKREFD)) rc__wr_call(rc__wr_clear(h, hd));
-        if (t->release) t->release(o);
-        if (h->count[0] > 0) h->count[0]--;
-        void *block = rc__block_of(hd);
-        if (RC_UNLIKELY(h->tools)) rc__tools_free(h, hd); /* leak-hunting tools */
-#if RC__PREFIX
-        rc__prefix_of(hd)->magic = RC__MAGIC_FREED;
-#endif
-        rc__free_block(block);
+        rc__release_and_free(h, hd, rc__type(hd));
     }
 }
 

@@ -224,7 +224,6 @@ RC_INTERNAL void rc__collect_for_bytes(rc_heap *h);     /* byte trigger */
 RC_INTERNAL void rc__misuse(const char *what, const void *obj, bool is_object);
 
 /* objects (object.c) */
-RC_INTERNAL void rc__drop_refs(rc__head *hd);            /* clear every slot */
 RC_INTERNAL void rc__describe(rc__head *hd, char *buf, size_t n);
 
 /* weak references (weakref.c) */
@@ -236,7 +235,6 @@ RC_INTERNAL rc_weakref *rc__wr_clear(rc_heap *h, rc__head *hd);
 RC_INTERNAL void rc__wr_call(rc_weakref *chain);
 /* The collector's weak reference step for the garbage in objs[lo..hi). */
 RC_INTERNAL void rc__wr_handle_garbage(rc_heap *h, uint32_t lo, uint32_t hi);
-RC_INTERNAL bool rc__is_weakref_type(const rc_type *t);
 
 /* ------------------------------------------------------------------ */
 /* Leak-hunting tools: tools.c (state, hooks, environment, pointer     */
@@ -311,6 +309,21 @@ RC_INTERNAL int  rc__tools_init(rc_heap *h, const rc_config *cfg);
 RC_INTERNAL void rc__tools_new(rc_heap *h, void *obj, const char *file, int line,
                                const char *func, void *ra);
 RC_INTERNAL void rc__tools_free(rc_heap *h, rc__head *hd); /* before the block goes */
+
+/* The end of every object's life, whether it dies by counting (object.c)
+ * or in a collection (gc.c): its references are gone and it is untracked;
+ * now `release`, the count of tracked allocations, the tools' record, and
+ * the memory (poisoned for misuse checks in debug builds). */
+static inline void rc__release_and_free(rc_heap *h, rc__head *hd, const rc_type *t)
+{
+    if (t->release) t->release(rc__obj_of(hd));
+    if (rc__is_container(t) && h->count[0] > 0) h->count[0]--;
+    if (RC_UNLIKELY(h->tools)) rc__tools_free(h, hd);
+#if RC__PREFIX
+    rc__prefix_of(hd)->magic = RC__MAGIC_FREED;
+#endif
+    rc__free_block(rc__block_of(hd));
+}
 /* rc_heap_free, after its last collection: the leak report, the trace's
  * final snapshot; frees the tools. */
 RC_INTERNAL void rc__tools_heap_free(rc_heap *h);

@@ -282,18 +282,11 @@ static int visit_clear(void **slot, void *arg)
     return 0;
 }
 
-/* Drops every reference the object holds, setting each slot to NULL.  The
- * type writes only traverse; clearing is ours. */
-void rc__drop_refs(rc__head *hd)
-{
-    const rc_type *t = rc__type(hd);
-    if (t->traverse) t->traverse(rc__obj_of(hd), visit_clear, NULL);
-}
-
 /* The object's count is zero: finalize it (once; it may resurrect), clear
  * its weak references and run their callbacks, drop its references, release
- * it and free its memory.  `deferred` objects were untracked when they were
- * put on the deferred list and are tracked again if they resurrect. */
+ * it and free its memory.  A `deferred` object was untracked when it was
+ * put on the deferred list (unless frozen) and is tracked again if it
+ * resurrects. */
 static void free_object(rc_heap *h, rc__head *hd, bool deferred)
 {
     const rc_type *t = rc__type(hd);
@@ -314,16 +307,9 @@ static void free_object(rc_heap *h, rc__head *hd, bool deferred)
      * a child's finalizer starts may see an object whose count is zero. */
     if (hd->gc != RC__UNTRACKED || rc__has(hd, RC__F_COLLECTING)) rc__untrack(h, hd);
     if (RC_UNLIKELY(rc__has(hd, RC__F_WEAKREFD))) rc__wr_call(rc__wr_clear(h, hd));
+    /* Drop every reference it holds; the type writes only traverse. */
     if (t->traverse) t->traverse(obj, visit_clear, NULL);
-    if (t->release) t->release(obj);
-    if (rc__is_container(t) && h->count[0] > 0) h->count[0]--;
-
-    void *block = rc__block_of(hd);
-    if (RC_UNLIKELY(h->tools)) rc__tools_free(h, hd);
-#if RC__PREFIX
-    rc__prefix_of(hd)->magic = RC__MAGIC_FREED;
-#endif
-    rc__free_block(block);
+    rc__release_and_free(h, hd, t);
 }
 
 void rc__dealloc(void *obj)

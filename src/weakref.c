@@ -153,7 +153,7 @@ static const rc_type weakref_type = {
     .release = weakref_release,
 };
 
-bool rc__is_weakref_type(const rc_type *t) { return t == &weakref_type; }
+static bool is_weakref_type(const rc_type *t) { return t == &weakref_type; }
 
 rc_weakref *rc_weakref_new(void *obj, rc_weakref_cb callback, void *data)
 {
@@ -275,7 +275,7 @@ static int visit_gather(void **slot, void *arg)
 {
     rc__vec *v = arg;
     void *p = *slot;
-    if (p && rc__is_weakref_type(rc__type(RC__HEAD(p))) && ((rc_weakref *)p)->obj)
+    if (p && is_weakref_type(rc__type(RC__HEAD(p))) && ((rc_weakref *)p)->obj)
         if (rc__vec_push(v, p) != 0) return 1;
     return 0;
 }
