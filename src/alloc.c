@@ -684,9 +684,7 @@ void *rc__alloc_block(rc__alloc *a, size_t size)
 SLOW static void bad_free(const void *p)
 {
 #if defined(RC_DEBUG) && RC_DEBUG
-    fprintf(stderr, "recycle: freeing %p, which is not a live block "
-                    "(double free?)\n", p);
-    abort();
+    rc__misuse("free of a block that is not live (double free?)", p, false);
 #else
     (void)p; /* ignored: the free list stays intact */
 #endif
