@@ -110,7 +110,6 @@
 #endif
 
 #include "internal.h"
-#include "track.h"
 
 #include <stdalign.h>
 #include <stdio.h>
@@ -118,27 +117,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* ------------------------------------------------------------------ */
-/* Geometry                                                            */
-/* ------------------------------------------------------------------ */
 
-#define SEG_SHIFT     22
-#define SEG_SIZE      ((size_t)1 << SEG_SHIFT)          /* 4 MiB  */
-#define SEG_MASK      (SEG_SIZE - 1)
-#define PG_SHIFT      16
-#define PG_SIZE       ((size_t)1 << PG_SHIFT)           /* 64 KiB */
-#define PAGES         (SEG_SIZE >> PG_SHIFT)            /* 64     */
-#define GRANULE_SHIFT 4                                 /* 16 B   */
-#define GRANULES      (PG_SIZE >> GRANULE_SHIFT)        /* 4096   */
-#define LIVE_WORDS    (GRANULES / 64)                   /* 64     */
-#define FINE_MAX      528                               /* 16-byte steps up to here */
-#define SMALL_MAX     16384                             /* larger: a big segment */
-#define NCLASSES      53
-#define DIRTY_MAX     8                                 /* empty pages kept backed */
-#define BIG_CACHE_MAX   ((size_t)1 << 20)  /* largest big segment kept        */
-#define BIG_CACHE_N     128                /* big segments kept at most       */
-#define BIG_CACHE_BYTES ((size_t)8 << 20)  /* and their bytes at most         */
-#define TC_MAX        32                                /* recently freed blocks per class */
+typedef rc__block block;
+typedef rc__page page;
+typedef rc__segment segment;
 
 static const uint32_t class_size[NCLASSES] = {
      16,  32,  48,  64,  80,  96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256,
@@ -146,72 +128,6 @@ static const uint32_t class_size[NCLASSES] = {
     528,
     640, 768, 896, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096,
     5120, 6144, 7168, 8192, 10240, 12288, 14336, 16384,
-};
-
-typedef struct block {
-    struct block *next; /* only while on a page's free list; bytes 8.. are
-                         * never touched */
-} block;
-
-typedef struct page {
-    alignas(64) block *free; /* free blocks, LIFO */
-    char        *bump;       /* next never-used block ... */
-    char        *end;        /* ... up to here */
-    struct page *prev, *next;/* queue[cls] */
-    size_t       bsize;      /* bytes per block; 0 = page free */
-    uint16_t     used;       /* live blocks */
-    uint16_t     capacity;   /* blocks that fit (<= 4096) */
-    uint8_t      cls;
-    uint8_t      index;      /* in its segment */
-    bool         queued;
-    bool         big;        /* pages[0] of a big segment */
-    uint32_t     epoch;      /* a->epoch when the page was given out */
-} page;
-
-typedef struct segment {
-    rc_heap   *owner;
-    rc__alloc *alloc;
-    size_t     size;       /* bytes mapped */
-    uint64_t   free_mask;  /* pages given to no class (bit 0, the header, never) */
-    uint64_t   dirty_mask; /* free pages still backed */
-    uint32_t   used_pages;
-    bool       big;
-    page       pages[PAGES];             /* a big segment has pages[0] only */
-    uint64_t   live[PAGES][LIVE_WORDS];  /* small segments only */
-} segment;
-
-#define BIG_HDR ((offsetof(segment, pages) + sizeof(page) + 15) & ~(size_t)15)
-
-_Static_assert(sizeof(page) == 64, "a page descriptor is one cache line");
-_Static_assert(sizeof(segment) <= PG_SIZE, "the header fits in page 0");
-_Static_assert(PAGES == 64, "one uint64_t mask covers a segment's pages");
-_Static_assert(BIG_HDR <= PG_SIZE, "a big block starts in page 0");
-
-struct rc__alloc {
-    size_t     in_use;         /* bytes in live blocks */
-    uint64_t   freed;          /* bytes of blocks freed, ever */
-    size_t     limit;          /* SIZE_MAX = none */
-    uint64_t   calls;          /* rc__alloc_block calls so far */
-    uint64_t   fail_at;        /* UINT64_MAX = never */
-    uint32_t   tcn[NCLASSES];  /* recently freed blocks per class: */
-    void      *tc[NCLASSES][TC_MAX]; /* a stack, newest last */
-    page      *cur[NCLASSES];  /* the page each class allocates from */
-    rc_heap   *owner;
-    page      *head[NCLASSES], *tail[NCLASSES];
-    segment  **segs;           /* every mapped segment but big_cache's, by address */
-    size_t     nsegs, capsegs;
-    segment   *filling;        /* where new pages come from */
-    segment   *big_cache[BIG_CACHE_N]; /* freed big segments kept for reuse */
-    unsigned   nbig_cache;
-    size_t     big_cache_bytes;
-    size_t     committed;      /* bytes_from_os */
-    size_t     dirty;
-    size_t     empty_segs;
-    size_t     nbig, big_bytes;
-    size_t     os_page, hdr_bytes;
-    uint32_t   epoch;          /* bumped at each walk's start */
-    uintptr_t  hint;           /* the last segment mapped: map the next below it */
-    page       none;           /* cur[c] of a class with no page: never has room */
 };
 
 /* ------------------------------------------------------------------ */
@@ -223,26 +139,9 @@ struct rc__alloc {
 
 static inline size_t round_up(size_t n, size_t to) { return (n + to - 1) & ~(to - 1); }
 
-static inline segment *segment_of(const void *p)
-{
-    return (segment *)((uintptr_t)p & ~(uintptr_t)SEG_MASK);
-}
-
-static inline page *page_of(segment *s, const void *p)
-{
-    return &s->pages[((uintptr_t)p - (uintptr_t)s) >> PG_SHIFT];
-}
-
 static inline char *page_start(segment *s, unsigned i)
 {
     return (char *)s + ((size_t)i << PG_SHIFT);
-}
-
-/* The word of the live bitmap that holds p's bit, from p's address alone. */
-static inline uint64_t *live_word(segment *s, const void *p)
-{
-    size_t off = (uintptr_t)p - (uintptr_t)s;
-    return &s->live[off >> PG_SHIFT][(off >> (GRANULE_SHIFT + 6)) & (LIVE_WORDS - 1)];
 }
 
 static inline unsigned granule(const void *p)
@@ -659,7 +558,7 @@ void *rc__alloc_block(rc__alloc *a, size_t size)
     if (RC_LIKELY(n != 0)) {          /* the block freed last: warm */
         b = a->tc[c][--n];
         a->tcn[c] = n;
-        pg = page_of(segment_of(b), b);
+        pg = rc__page_of(rc__segment_of(b), b);
     } else {
         pg = a->cur[c];
         b = pop(pg, bs);
@@ -671,7 +570,7 @@ void *rc__alloc_block(rc__alloc *a, size_t size)
         }
     }
     pg->used++;
-    *live_word(segment_of(b), b) |= (uint64_t)1 << (granule(b) & 63);
+    *rc__live_word(rc__segment_of(b), b) |= rc__live_bit(b);
     a->in_use += bs;
     rc__track_block_alloc(a, b, bs);
     return b;
@@ -733,7 +632,7 @@ static void uncache_page(rc__alloc *a, page *pg)
     uint32_t n = a->tcn[c], kept = 0;
     for (uint32_t i = 0; i < n; i++) {
         void *p = a->tc[c][i];
-        if (page_of(segment_of(p), p) == pg)
+        if (rc__page_of(rc__segment_of(p), p) == pg)
             push_free(pg, p);
         else
             a->tc[c][kept++] = p;
@@ -756,15 +655,15 @@ SLOW static void page_freed(rc__alloc *a, segment *s, page *pg)
 
 void rc__free_block(void *p)
 {
-    segment *s = segment_of(p);
-    page *pg = page_of(s, p);
+    segment *s = rc__segment_of(p);
+    page *pg = rc__page_of(s, p);
     rc__alloc *a = s->alloc;
     if (RC_UNLIKELY(pg->big)) {
         free_big(a, s, p);
         return;
     }
-    uint64_t *word = live_word(s, p);
-    uint64_t bit = (uint64_t)1 << (granule(p) & 63);
+    uint64_t *word = rc__live_word(s, p);
+    uint64_t bit = rc__live_bit(p);
     if (RC_UNLIKELY(!(*word & bit))) {
         bad_free(p);
         return;
@@ -851,7 +750,7 @@ static void validate(const rc__alloc *a)
                 live += (size_t)__builtin_popcountll(s->live[i][w]);
             VALID(live == pg->used);
             for (uint32_t t = 0; t < a->tcn[pg->cls]; t++)
-                cached += page_of(segment_of(a->tc[pg->cls][t]), a->tc[pg->cls][t]) == pg;
+                cached += rc__page_of(rc__segment_of(a->tc[pg->cls][t]), a->tc[pg->cls][t]) == pg;
             VALID(pg->used || !cached);
             size_t unbumped = (size_t)(pg->end - pg->bump) / pg->bsize;
             VALID(pg->used + cached + free_list_length(pg) + unbumped == pg->capacity);
@@ -887,13 +786,13 @@ static void validate(const rc__alloc *a)
 
 size_t rc__block_size(const void *p)
 {
-    segment *s = segment_of(p);
-    return page_of(s, p)->bsize;
+    segment *s = rc__segment_of(p);
+    return rc__page_of(s, p)->bsize;
 }
 
 rc_heap *rc__block_owner(const void *p)
 {
-    return segment_of(p)->owner;
+    return rc__segment_of(p)->owner;
 }
 
 size_t rc__alloc_in_use(const rc__alloc *a)
@@ -911,9 +810,24 @@ const uint64_t *rc__alloc_freed_ptr(const rc__alloc *a)
     return &a->freed;
 }
 
+/* The fast path's gate: anything that must see an allocation (the limit,
+ * the heap's byte trigger, fault injection) closes it early. */
+static void update_gate(rc__alloc *a)
+{
+    size_t g = a->limit < a->soft_gate ? a->limit : a->soft_gate;
+    a->gate = a->fail_at != UINT64_MAX ? 0 : g;
+}
+
 void rc__alloc_set_limit(rc__alloc *a, size_t limit)
 {
     a->limit = limit ? limit : SIZE_MAX;
+    update_gate(a);
+}
+
+void rc__alloc_set_gate(rc__alloc *a, size_t bytes)
+{
+    a->soft_gate = bytes;
+    update_gate(a);
 }
 
 /* Reads nothing outside the allocator's own headers until the segment
@@ -1057,6 +971,8 @@ rc__alloc *rc__alloc_new(rc_heap *owner, size_t limit, unsigned long fail_after)
     a->owner = owner;
     a->limit = limit ? limit : SIZE_MAX;
     a->fail_at = fail_after ? (uint64_t)fail_after : UINT64_MAX;
+    a->soft_gate = SIZE_MAX;
+    update_gate(a);
     a->none.bump = a->none.end = (char *)&a->none;
     for (unsigned c = 0; c < NCLASSES; c++)
         a->cur[c] = &a->none;

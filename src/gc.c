@@ -715,6 +715,7 @@ void rc__update_trigger(rc_heap *h)
     h->byte_trigger = on && h->policy == RC_POLICY_ADAPTIVE && base <= SIZE_MAX - slack
                           ? base + slack
                           : SIZE_MAX;
+    rc__alloc_set_gate(h->alloc, h->byte_trigger);
 }
 
 /* Python's choice: the oldest generation whose count passed its threshold

@@ -15,6 +15,7 @@
 #define RC_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define RC_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define RC_INTERNAL    __attribute__((visibility("hidden")))
+#define RC_INLINE      static inline __attribute__((always_inline)) /* hot paths */
 
 /* ------------------------------------------------------------------ */
 /* The object header                                                   */
@@ -107,7 +108,12 @@ RC_INTERNAL const size_t *rc__alloc_in_use_ptr(const rc__alloc *a);
 /* The running total of bytes freed, for the collector's bytes_reclaimed. */
 RC_INTERNAL const uint64_t *rc__alloc_freed_ptr(const rc__alloc *a);
 RC_INTERNAL void    rc__alloc_set_limit(rc__alloc *a, size_t limit);
+/* Allocations that would take the bytes in use past `bytes` leave the fast
+ * path (the adaptive policy's byte trigger; SIZE_MAX: none). */
+RC_INTERNAL void    rc__alloc_set_gate(rc__alloc *a, size_t bytes);
 RC_INTERNAL void    rc__alloc_stats(const rc__alloc *a, rc_memory_stats *out);
+
+#include "alloc.h" /* the layout and the inline fast paths */
 
 /* ------------------------------------------------------------------ */
 /* The heap                                                            */
@@ -314,7 +320,7 @@ RC_INTERNAL void rc__tools_free(rc_heap *h, rc__head *hd); /* before the block g
  * or in a collection (gc.c): its references are gone and it is untracked;
  * now `release`, the count of tracked allocations, the tools' record, and
  * the memory (poisoned for misuse checks in debug builds). */
-static inline void rc__release_and_free(rc_heap *h, rc__head *hd, const rc_type *t)
+RC_INLINE void rc__release_and_free(rc_heap *h, rc__head *hd, const rc_type *t)
 {
     if (t->release) t->release(rc__obj_of(hd));
     if (rc__is_container(t) && h->count[0] > 0) h->count[0]--;
@@ -322,7 +328,7 @@ static inline void rc__release_and_free(rc_heap *h, rc__head *hd, const rc_type 
 #if RC__PREFIX
     rc__prefix_of(hd)->magic = RC__MAGIC_FREED;
 #endif
-    rc__free_block(rc__block_of(hd));
+    rc__free_fast(rc__block_of(hd));
 }
 /* rc_heap_free, after its last collection: the leak report, the trace's
  * final snapshot; frees the tools. */

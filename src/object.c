@@ -122,12 +122,54 @@ static inline void zero(void *obj, size_t size)
     }
 }
 
+/* The fast path of rc_new: a small object, a block at hand, no collection
+ * due, room in the tracked array, no tool or interval watching.  NULL when
+ * any of that fails; new_object then does everything, in full. */
+RC_INLINE void *new_fast(rc_heap *h, const rc_type *t, size_t size, const char *file,
+                           int line)
+{
+    if (RC_UNLIKELY(size > FINE_MAX - RC__PREFIX - sizeof(rc__head) || h->tools ||
+                    h->interval_ns))
+        return NULL;
+    bool container = rc__is_container(t);
+    if (container && RC_UNLIKELY(h->count[0] >= h->trigger || h->len >= h->cap))
+        return NULL;
+    void *block = rc__alloc_fast(h->alloc,
+                                 rc__fine_class(RC__PREFIX + sizeof(rc__head) + size));
+    if (RC_UNLIKELY(!block)) return NULL;
+    rc__head *hd = rc__head_of_block(block);
+#if RC__PREFIX
+    rc__prefix *p = rc__prefix_of(hd);
+    p->magic = RC__MAGIC_LIVE;
+    p->file = file;
+    p->line = (uint32_t)line;
+#else
+    (void)file;
+    (void)line;
+#endif
+    hd->refcnt = 1;
+    hd->tf = (uintptr_t)t;
+    void *obj = rc__obj_of(hd);
+    zero(obj, size);
+    if (container) {
+        h->count[0]++;
+        hd->gc = h->len;
+        h->objs[h->len++] = obj;
+        h->live[RC__GEN0]++;
+    } else {
+        hd->gc = RC__UNTRACKED;
+    }
+    return obj;
+}
+
 /* The real functions behind the macros of the same names (recycle.h). */
 #undef rc_new
 #undef rc_new_var
 
-static void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *file,
-                        int line)
+/* Everything rc_new may have to do: check its arguments, start a due
+ * collection, allocate the slow way (out of memory: collect and retry). */
+static __attribute__((noinline)) void *new_object(rc_heap *h, const rc_type *t, size_t size,
+                                                  const char *file, int line)
 {
     if (RC_UNLIKELY(!h || !t || ((uintptr_t)t & RC__F_MASK) || size < t->size))
         return rc__fail_null(h, RC_EINVAL);
@@ -167,9 +209,7 @@ static void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *f
 }
 
 /* With the leak-hunting tools on (heap->tools): new_object, then their
- * hook (tools.c).  The entry points below test heap->tools first and come
- * here only then, so that the common path keeps no extra value alive across
- * the allocation.  ra is the caller's return address, where a site's
+ * hook (tools.c).  ra is the caller's return address, where a site's
  * backtrace starts (the entry points are exported: never inlined). */
 static __attribute__((noinline)) void *new_object_tooled(rc_heap *h, const rc_type *t,
                                                           size_t size, const char *file,
@@ -180,13 +220,6 @@ static __attribute__((noinline)) void *new_object_tooled(rc_heap *h, const rc_ty
     return obj;
 }
 
-void *rc_new_var(rc_heap *h, const rc_type *t, size_t size)
-{
-    if (RC_UNLIKELY(h && h->tools))
-        return new_object_tooled(h, t, size, NULL, 0, NULL, __builtin_return_address(0));
-    return new_object(h, t, size, NULL, 0);
-}
-
 /* A type pointer that can be read: non-NULL and aligned (the header keeps
  * flags in its 3 low bits). */
 static inline bool readable_type(const rc_type *t)
@@ -194,28 +227,40 @@ static inline bool readable_type(const rc_type *t)
     return t && ((uintptr_t)t & RC__F_MASK) == 0;
 }
 
+/* The four entry points: the fast path when the arguments allow it, else
+ * the tools' path or new_object.  ra: the entry point's return address. */
+RC_INLINE void *new_entry(rc_heap *h, const rc_type *t, size_t size, const char *file,
+                            int line, const char *func, void *ra)
+{
+    if (RC_LIKELY(h && readable_type(t) && size >= t->size)) {
+        void *obj = new_fast(h, t, size, file, line);
+        if (RC_LIKELY(obj != NULL)) return obj;
+        if (h->tools) return new_object_tooled(h, t, size, file, line, func, ra);
+    }
+    return new_object(h, t, size, file, line);
+}
+
+void *rc_new_var(rc_heap *h, const rc_type *t, size_t size)
+{
+    return new_entry(h, t, size, NULL, 0, NULL, __builtin_return_address(0));
+}
+
 void *rc_new(rc_heap *h, const rc_type *t)
 {
     if (RC_UNLIKELY(!readable_type(t))) return rc__fail_null(h, RC_EINVAL);
-    if (RC_UNLIKELY(h && h->tools))
-        return new_object_tooled(h, t, t->size, NULL, 0, NULL, __builtin_return_address(0));
-    return new_object(h, t, t->size, NULL, 0);
+    return new_entry(h, t, t->size, NULL, 0, NULL, __builtin_return_address(0));
 }
 
 void *rc_new_var_at(rc_heap *h, const rc_type *t, size_t size, const char *file, int line,
                     const char *func)
 {
-    if (RC_UNLIKELY(h && h->tools))
-        return new_object_tooled(h, t, size, file, line, func, __builtin_return_address(0));
-    return new_object(h, t, size, file, line);
+    return new_entry(h, t, size, file, line, func, __builtin_return_address(0));
 }
 
 void *rc_new_at(rc_heap *h, const rc_type *t, const char *file, int line, const char *func)
 {
     if (RC_UNLIKELY(!readable_type(t))) return rc__fail_null(h, RC_EINVAL);
-    if (RC_UNLIKELY(h && h->tools))
-        return new_object_tooled(h, t, t->size, file, line, func, __builtin_return_address(0));
-    return new_object(h, t, t->size, file, line);
+    return new_entry(h, t, t->size, file, line, func, __builtin_return_address(0));
 }
 
 /* ------------------------------------------------------------------ */
@@ -282,6 +327,24 @@ static int visit_clear(void **slot, void *arg)
     return 0;
 }
 
+/* Untracks a dying object on the counting path: the common case — the
+ * object is in gen0, no collection running — inline; the rest in gc.c. */
+static inline void untrack_dying(rc_heap *h, rc__head *hd)
+{
+    uint32_t i = hd->gc;
+    if (RC_LIKELY(i >= h->band[RC__GEN0] && i != RC__UNTRACKED && i + 1 == h->len &&
+                  !h->collecting)) {
+        /* The newest object dies first (see rc__untrack). */
+        h->objs[i] = NULL;
+        hd->gc = RC__UNTRACKED;
+        h->live[RC__GEN0]--;
+        do h->len--;
+        while (h->len > h->band[RC__GEN0] && !h->objs[h->len - 1]);
+        return;
+    }
+    if (i != RC__UNTRACKED || rc__has(hd, RC__F_COLLECTING)) rc__untrack(h, hd);
+}
+
 /* The object's count is zero: finalize it (once; it may resurrect), clear
  * its weak references and run their callbacks, drop its references, release
  * it and free its memory.  A `deferred` object was untracked when it was
@@ -305,17 +368,49 @@ static void free_object(rc_heap *h, rc__head *hd, bool deferred)
     }
     /* It dies.  Untrack first: no collection that a callback, a release or
      * a child's finalizer starts may see an object whose count is zero. */
-    if (hd->gc != RC__UNTRACKED || rc__has(hd, RC__F_COLLECTING)) rc__untrack(h, hd);
+    untrack_dying(h, hd);
     if (RC_UNLIKELY(rc__has(hd, RC__F_WEAKREFD))) rc__wr_call(rc__wr_clear(h, hd));
     /* Drop every reference it holds; the type writes only traverse. */
     if (t->traverse) t->traverse(obj, visit_clear, NULL);
     rc__release_and_free(h, hd, t);
 }
 
+/* The outermost free drains what deeper ones deferred.  Each of those
+ * again nests at most RC__DEALLOC_DEPTH_MAX deep. */
+static __attribute__((noinline)) void drain_deferred(rc_heap *h)
+{
+    while (h->deferred.len > 0) {
+        void *o = h->deferred.v[--h->deferred.len];
+        h->dealloc_depth++;
+        free_object(h, RC__HEAD(o), true);
+        h->dealloc_depth--;
+    }
+}
+
 void rc__dealloc(void *obj)
 {
     rc__head *hd = RC__HEAD(obj);
-    rc_heap *h = rc__block_owner(rc__block_of(hd));
+    rc_heap *h = rc__owner_of(rc__block_of(hd));
+    const rc_type *t = (const rc_type *)hd->tf; /* flags, if any, checked below */
+
+    /* The fast path: no flag, no finalizer, no release, no tools; an atomic
+     * object is simply freed. */
+    if (RC_LIKELY(!(hd->tf & RC__F_MASK) && !t->finalize && !t->release && !h->tools &&
+                  !h->dying)) {
+        if (!t->traverse) {
+            rc__release_and_free(h, hd, t);
+            return;
+        }
+        if (RC_LIKELY(h->dealloc_depth < RC__DEALLOC_DEPTH_MAX)) {
+            untrack_dying(h, hd);
+            h->dealloc_depth++;
+            t->traverse(obj, visit_clear, NULL);
+            h->dealloc_depth--;
+            rc__release_and_free(h, hd, t);
+            if (RC_UNLIKELY(h->dealloc_depth == 0 && h->deferred.len > 0)) drain_deferred(h);
+            return;
+        }
+    }
     if (RC_UNLIKELY(h->dying)) return; /* rc_heap_free frees everything at once */
 
     if (RC_UNLIKELY(h->dealloc_depth >= RC__DEALLOC_DEPTH_MAX)) {
@@ -332,15 +427,5 @@ void rc__dealloc(void *obj)
     h->dealloc_depth++;
     free_object(h, hd, false);
     h->dealloc_depth--;
-
-    /* The outermost free drains what deeper ones deferred.  Each of those
-     * again nests at most RC__DEALLOC_DEPTH_MAX deep. */
-    if (h->dealloc_depth == 0) {
-        while (h->deferred.len > 0) {
-            void *o = h->deferred.v[--h->deferred.len];
-            h->dealloc_depth++;
-            free_object(h, RC__HEAD(o), true);
-            h->dealloc_depth--;
-        }
-    }
+    if (h->dealloc_depth == 0) drain_deferred(h);
 }
