@@ -613,17 +613,6 @@ SLOW static void free_big(rc__alloc *a, segment *s, void *p)
     unmap(s, s->size);
 }
 
-/* Put free block p on its page's list: the link is the one write the
- * allocator makes into free memory, opened to the tool just for it. */
-static inline void push_free(page *pg, void *p)
-{
-    block *b = p;
-    rc__track_mem_defined(b, sizeof(block));
-    b->next = pg->free;
-    rc__track_mem_noaccess(b, sizeof(block));
-    pg->free = b;
-}
-
 /* pg has no live block left: its blocks in the class's cache go back to
  * it, so that it can be returned. */
 static void uncache_page(rc__alloc *a, page *pg)
@@ -633,7 +622,7 @@ static void uncache_page(rc__alloc *a, page *pg)
     for (uint32_t i = 0; i < n; i++) {
         void *p = a->tc[c][i];
         if (rc__page_of(rc__segment_of(p), p) == pg)
-            push_free(pg, p);
+            rc__page_push(pg, p);
         else
             a->tc[c][kept++] = p;
     }
@@ -681,7 +670,7 @@ void rc__free_block(void *p)
             page_freed(a, s, pg);
         return;
     }
-    push_free(pg, p);
+    rc__page_push(pg, p);
     if (RC_UNLIKELY(--pg->used == 0 || !pg->queued))
         page_freed(a, s, pg);
 }

@@ -186,8 +186,20 @@ RC_INLINE void *rc__alloc_fast(rc__alloc *a, unsigned c)
     return b;
 }
 
-/* Frees block p: onto its class's stack, unless p is big, not live, the
- * stack is full or p's page is about to empty — then rc__free_block. */
+/* Put free block p on its page's list: the link is the one write the
+ * allocator makes into free memory, opened to the tool just for it. */
+static inline void rc__page_push(rc__page *pg, void *p)
+{
+    rc__block *b = p;
+    rc__track_mem_defined(b, sizeof(rc__block));
+    b->next = pg->free;
+    rc__track_mem_noaccess(b, sizeof(rc__block));
+    pg->free = b;
+}
+
+/* Frees block p: onto its class's stack, or when that is full onto its
+ * page's free list; rc__free_block does it instead when p is big or not
+ * live, or its page is about to empty or has been full. */
 RC_INLINE void rc__free_fast(void *p)
 {
     rc__segment *s = rc__segment_of(p);
@@ -200,7 +212,7 @@ RC_INLINE void rc__free_fast(void *p)
     uint64_t *word = rc__live_word(s, p), bit = rc__live_bit(p);
     unsigned c = pg->cls;
     uint32_t n = a->tcn[c];
-    if (RC_UNLIKELY(!(*word & bit) || n >= TC_MAX || pg->used <= 1)) {
+    if (RC_UNLIKELY(!(*word & bit) || pg->used <= 1 || (n >= TC_MAX && !pg->queued))) {
         rc__free_block(p);
         return;
     }
@@ -209,9 +221,13 @@ RC_INLINE void rc__free_fast(void *p)
     rc__track_block_free(a, p, bs);
     a->in_use -= bs;
     a->freed += bs;
-    a->tc[c][n] = p;
-    a->tcn[c] = n + 1;
     pg->used--;
+    if (RC_LIKELY(n < TC_MAX)) {
+        a->tc[c][n] = p;
+        a->tcn[c] = n + 1;
+    } else {
+        rc__page_push(pg, p);
+    }
 }
 
 #endif /* RC_ALLOC_H */

@@ -169,7 +169,7 @@ static void compact(rc_heap *h, int from)
  * own when its band is mostly holes, everything when the holes outnumber
  * the live objects.  Each sweep rewrites every live object's index, so it is
  * paid for by at least as many frees; a hole costs 8 bytes until then. */
-static void maybe_compact(rc_heap *h)
+void rc__maybe_compact(rc_heap *h)
 {
     uint32_t young = h->len - h->band[RC__GEN0];
     if (young > 2 * h->live[RC__GEN0] + 1024) compact(h, RC__GEN0);
@@ -205,7 +205,7 @@ void rc__untrack(rc_heap *h, rc__head *hd)
         while (h->len > h->band[RC__GEN0] && !h->objs[h->len - 1]);
         return;
     }
-    maybe_compact(h);
+    rc__maybe_compact(h);
 }
 
 /* ------------------------------------------------------------------ */
@@ -681,7 +681,7 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
     if (generation == 2) h->bytes_after_full = *h->in_use;
     if (automatic) adapt(h, res.collected + res.uncollectable);
     rc__update_trigger(h);
-    if (h->compact_due) maybe_compact(h);
+    if (h->compact_due) rc__maybe_compact(h);
     return (long)(res.collected + res.uncollectable);
 }
 

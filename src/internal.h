@@ -218,6 +218,8 @@ RC_INTERNAL void rc__vec_free(rc__vec *v);
 RC_INTERNAL int  rc__track(rc_heap *h, rc__head *hd);     /* 0 or RC_ENOMEM */
 RC_INTERNAL int  rc__reserve_track(rc_heap *h, size_t n); /* room for n more */
 RC_INTERNAL void rc__untrack(rc_heap *h, rc__head *hd);
+/* Sweeps tombstones if they are due (not during a collection). */
+RC_INTERNAL void rc__maybe_compact(rc_heap *h);
 RC_INTERNAL void rc__maybe_collect(rc_heap *h);          /* automatic trigger */
 RC_INTERNAL long rc__collect(rc_heap *h, int generation, bool automatic);
 RC_INTERNAL int  rc__band_of(const rc_heap *h, uint32_t i);

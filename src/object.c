@@ -328,18 +328,21 @@ static int visit_clear(void **slot, void *arg)
 }
 
 /* Untracks a dying object on the counting path: the common case — the
- * object is in gen0, no collection running — inline; the rest in gc.c. */
-static inline void untrack_dying(rc_heap *h, rc__head *hd)
+ * object is in gen0, no collection running — inline (rc__untrack's logic);
+ * the rest in gc.c. */
+RC_INLINE void untrack_dying(rc_heap *h, rc__head *hd)
 {
     uint32_t i = hd->gc;
-    if (RC_LIKELY(i >= h->band[RC__GEN0] && i != RC__UNTRACKED && i + 1 == h->len &&
-                  !h->collecting)) {
-        /* The newest object dies first (see rc__untrack). */
+    if (RC_LIKELY(i != RC__UNTRACKED && i >= h->band[RC__GEN0] && !h->collecting)) {
         h->objs[i] = NULL;
         hd->gc = RC__UNTRACKED;
         h->live[RC__GEN0]--;
-        do h->len--;
-        while (h->len > h->band[RC__GEN0] && !h->objs[h->len - 1]);
+        if (i + 1 == h->len) { /* the newest object dies first */
+            do h->len--;
+            while (h->len > h->band[RC__GEN0] && !h->objs[h->len - 1]);
+        } else if (h->len - h->band[RC__GEN0] > 2 * h->live[RC__GEN0] + 1024) {
+            rc__maybe_compact(h);
+        }
         return;
     }
     if (i != RC__UNTRACKED || rc__has(hd, RC__F_COLLECTING)) rc__untrack(h, hd);
