@@ -156,8 +156,10 @@ static void compact(rc_heap *h, int from)
         for (uint32_t i = lo; i < hi; i++) {
             void *o = h->objs[i];
             if (!o) continue;
-            h->objs[w] = o;
-            RC__HEAD(o)->gc = w;
+            if (w != i) { /* an object that stays put is not touched */
+                h->objs[w] = o;
+                RC__HEAD(o)->gc = w;
+            }
             w++;
         }
     }
@@ -326,9 +328,14 @@ static uint32_t find_roots(rc_heap *h, uint32_t lo, uint32_t hi,
 
 typedef struct reach_ctx {
     rc_heap *h;
-    uint32_t r; /* end of the reachable prefix */
+    uint32_t r;   /* end of the reachable prefix */
+    uint32_t end; /* end of the range */
     ring     rg;
 } reach_ctx;
+
+/* The object a swap displaces is objs[r], the next not yet reached: its
+ * header is fetched REACH_AHEAD swaps early (objs is read in order). */
+#define REACH_AHEAD 8
 
 static inline void reach_one(reach_ctx *ctx, void *c)
 {
@@ -337,6 +344,7 @@ static inline void reach_one(reach_ctx *ctx, void *c)
         rc__clr(hd, RC__F_COLLECTING);
         if (hd->gc != ctx->r) swap_slots(ctx->h, hd->gc, ctx->r);
         ctx->r++;
+        if (ctx->r + REACH_AHEAD < ctx->end) prefetch(ctx->h->objs[ctx->r + REACH_AHEAD]);
     }
 }
 
@@ -351,9 +359,9 @@ static int visit_reach(void **slot, void *arg)
 /* Step 3b.  objs[lo..r) are known reachable; everything they reach that is
  * still COLLECTING joins them, breadth first, the prefix being the queue.
  * Returns the end of the reachable prefix. */
-static uint32_t propagate(rc_heap *h, uint32_t lo, uint32_t r)
+static uint32_t propagate(rc_heap *h, uint32_t lo, uint32_t r, uint32_t e)
 {
-    reach_ctx ctx = {h, r, {{0}, 0, h}};
+    reach_ctx ctx = {h, r, e, {{0}, 0, h}};
     uint32_t q = lo;
     for (;;) {
         for (; q < ctx.r; q++) {
@@ -380,7 +388,7 @@ static uint32_t split_reachable(rc_heap *h, uint32_t lo, uint32_t *hi)
     *hi = update_refs(h, lo, *hi);
     subtract_refs(h, lo, *hi);
     uint32_t r = find_roots(h, lo, *hi, NULL);
-    return propagate(h, lo, r);
+    return propagate(h, lo, r, *hi);
 }
 
 /* ------------------------------------------------------------------ */
@@ -510,13 +518,19 @@ static uint32_t gen_start(const rc_heap *h, int generation)
  * the band after `generation`, the newcomers the new gen0. */
 static void close_collection(rc_heap *h, int generation, uint32_t s, uint32_t e)
 {
+    /* Every survivor already has gc == i and COLLECTING clear (find_roots
+     * and reach_one cleared it, SAVEALL's delete_garbage too): only those
+     * that slide down over a hole are touched, so a large old generation
+     * is not read again. */
     uint32_t w = s;
     for (uint32_t i = s; i < e; i++) {
         void *o = h->objs[i];
         if (!o) continue;
-        rc__clr(RC__HEAD(o), RC__F_COLLECTING);
-        RC__HEAD(o)->gc = w;
-        h->objs[w++] = o;
+        if (w != i) {
+            RC__HEAD(o)->gc = w;
+            h->objs[w] = o;
+        }
+        w++;
     }
     uint32_t survivors = w - s, old_end = w;
     for (uint32_t i = e; i < h->len; i++) {
@@ -564,7 +578,7 @@ static gc_result collect_main(rc_heap *h, int generation, uint32_t s, uint32_t e
     for (uint32_t i = r; i < e; i++) {
         if (has_legacy_finalizer(hd_at(h, i))) {
             r2 = find_roots(h, r, e, has_legacy_finalizer);
-            r2 = propagate(h, r, r2);
+            r2 = propagate(h, r, r2, e);
             break;
         }
     }
