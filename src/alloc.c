@@ -70,18 +70,19 @@
  *   a.in_use    == Σ bsize over live blocks (small and big)
  *   a.committed == Σ small segments (header bytes + 64 KiB × (used + dirty pages))
  *                + Σ big segments' mapped bytes (+ big_cache_bytes)
- *   a.dirty     == Σ popcount(s.dirty_mask) <= DIRTY_MAX
- *   a.empty_segs == small segments with no page in use, at most 1
+ *   a.dirty     == Σ popcount(s.dirty_mask); after each release_page,
+ *                  a.dirty <= max(DIRTY_MAX, a.in_use / 4 / 64 KiB)
+ *   a.empty_segs == small segments with no page in use; all but one of
+ *                  them hold backed pages
  *
- * Fast paths, no syscall, no lock, no division (x86-64, gcc -O2; the slow
- * paths are out of line):
- *   alloc: call-count compare, class (a shift, or clz above 528 bytes), limit
- *          compare, pop the class stack (else the page's free list, else
- *          bump), one increment and one bit set in the page's header, add:
- *          ~40 instructions, 11 loads/stores.
+ * Fast paths, inline in the object layer (alloc.h), no syscall, no lock, no
+ * division; everything else is out of line here:
+ *   alloc: one compare against the gate (the limit, the byte trigger, fault
+ *          injection), pop the class stack (else the page's free list, else
+ *          bump), one increment and one bit set in the page's header, add.
  *   free:  mask and shift to the page descriptor, test-and-clear one bit,
- *          subtract, push on the class stack, one decrement: ~35
- *          instructions, and no access to the block itself.
+ *          subtract, push on the class stack (else the page's free list),
+ *          one decrement; no access to the block while the stack has room.
  * Slow paths: a class's head page ran out (pick the fullest of the next few
  * queued pages, else a new page); a full page got a free block on its list
  * (queue it at the tail); a page lost its last live block (take its blocks
@@ -89,10 +90,12 @@
  *
  * Returning memory.  New pages come from the fullest segment that has a
  * free page (pymalloc's heuristic), so lightly used segments drain.  An
- * empty page goes back to its segment; up to DIRTY_MAX such pages stay
- * backed for quick reuse, the rest are returned with MADV_DONTNEED.  An
- * empty segment is unmapped, except one per allocator kept (decommitted) to
- * avoid map/unmap churn.  A big block's segment is unmapped when freed,
+ * empty page goes back to its segment and stays backed for quick reuse
+ * while such pages number at most DIRTY_MAX or a quarter of the bytes in
+ * use (dirty_budget); past that, they are returned with MADV_DONTNEED down
+ * to half the budget.  An empty segment is kept while its backed pages are
+ * within the budget; else it is unmapped, except one per allocator kept
+ * (decommitted) to avoid map/unmap churn.  A big block's segment is unmapped when freed,
  * unless the cache of freed big segments has room (at most BIG_CACHE_N of
  * at most BIG_CACHE_MAX each, BIG_CACHE_BYTES in all): a collection that
  * frees many buffers at once then feeds the next allocations without a
@@ -354,10 +357,45 @@ static void unmap_small(rc__alloc *a, segment *s)
     unmap(s, s->size);
 }
 
-/* s has no page in use any more: keep it (decommitted) if it is the only
+/* Empty pages kept backed for reuse: DIRTY_MAX, or a quarter of the bytes
+ * in live blocks if that is more — a program that frees a large structure
+ * and builds another then reuses the pages without faulting them in again,
+ * while a heap that shrank for good holds at most a quarter more than it
+ * uses. */
+static size_t dirty_budget(const rc__alloc *a)
+{
+    size_t b = a->in_use / 4 / PG_SIZE;
+    return b > DIRTY_MAX ? b : DIRTY_MAX;
+}
+
+/* Returns empty pages to the system until at most `target` stay backed; a
+ * segment left with nothing is unmapped unless it is the only empty one. */
+static void trim_dirty(rc__alloc *a, size_t target)
+{
+    for (size_t k = 0; k < a->nsegs && a->dirty > target; k++) {
+        segment *s = a->segs[k];
+        while (s->dirty_mask && a->dirty > target) {
+            unsigned i = (unsigned)__builtin_ctzll(s->dirty_mask);
+            s->dirty_mask &= ~((uint64_t)1 << i);
+            a->dirty--;
+            decommit(a, page_start(s, i), PG_SIZE, PG_SIZE);
+        }
+        if (!s->big && s->used_pages == 0 && a->empty_segs > 1) {
+            unmap_small(a, s);
+            k--; /* the table moved down */
+        }
+    }
+}
+
+/* s has no page in use any more: keep it with its backed pages while they
+ * are within the budget, else keep it (decommitted) if it is the only
  * empty one, else unmap it. */
 static void segment_emptied(rc__alloc *a, segment *s)
 {
+    if (a->filling == s)
+        a->filling = NULL; /* prefer fuller segments from now on */
+    if (s->dirty_mask && a->dirty <= dirty_budget(a))
+        return;
     if (a->empty_segs > 1) {
         unmap_small(a, s);
         return;
@@ -367,11 +405,10 @@ static void segment_emptied(rc__alloc *a, segment *s)
         decommit(a, page_start(s, 1), SEG_SIZE - PG_SIZE, dirty * PG_SIZE);
     a->dirty -= dirty;
     s->dirty_mask = 0;
-    if (a->filling == s)
-        a->filling = NULL; /* prefer fuller segments from now on */
 }
 
-/* pg (used == 0, off its queue) goes back to its segment. */
+/* pg (used == 0, off its queue) goes back to its segment, backed; past the
+ * budget, backed pages are trimmed to half of it. */
 static void release_page(rc__alloc *a, segment *s, page *pg)
 {
     unsigned i = pg->index;
@@ -381,16 +418,15 @@ static void release_page(rc__alloc *a, segment *s, page *pg)
     pg->bsize = 0;
     pg->capacity = 0;
     s->free_mask |= bit;
-    if (a->dirty < DIRTY_MAX) {
-        s->dirty_mask |= bit;
-        a->dirty++;
-    } else {
-        decommit(a, page_start(s, i), PG_SIZE, PG_SIZE);
-    }
+    s->dirty_mask |= bit;
+    a->dirty++;
     if (--s->used_pages == 0) {
         a->empty_segs++;
         segment_emptied(a, s);
     }
+    size_t budget = dirty_budget(a);
+    if (a->dirty > budget)
+        trim_dirty(a, budget / 2 > DIRTY_MAX ? budget / 2 : DIRTY_MAX);
 }
 
 /* ------------------------------------------------------------------ */
@@ -752,8 +788,8 @@ static void validate(const rc__alloc *a)
     committed += a->big_cache_bytes;
     VALID(in_use == a->in_use);
     VALID(committed == a->committed);
-    VALID(dirty == a->dirty && dirty <= DIRTY_MAX);
-    VALID(empty == a->empty_segs && empty <= 1);
+    VALID(dirty == a->dirty);
+    VALID(empty == a->empty_segs);
     for (unsigned c = 0; c < NCLASSES; c++) {
         VALID(a->tcn[c] <= TC_MAX);
         VALID(a->cur[c] == (a->head[c] ? a->head[c] : &a->none));
@@ -891,12 +927,12 @@ int rc__alloc_walk(rc__alloc *a, int (*fn)(void *block, void *arg), void *arg)
  *                  limit is checked against (rc__alloc_in_use).
  *   bytes_from_os  mapped memory the allocator holds backed: segment
  *                  headers, pages given to a class, empty pages not yet
- *                  returned (at most DIRTY_MAX), big blocks' whole mappings
+ *                  returned (see dirty_budget), big blocks' whole mappings
  *                  and the cached freed big segments.  Address space reserved but
  *                  never touched or returned with MADV_DONTNEED is not
  *                  counted.  Always >= bytes_in_use.
- *   arenas_in_use  segments mapped: small ones (including the one empty
- *                  segment kept), big ones, and the cached freed big ones.
+ *   arenas_in_use  segments mapped: small ones (including empty ones
+ *                  kept), big ones, and the cached freed big ones.
  *   pools_in_use   pages (64 KiB) holding at least one live block.
  *   large_objects  live blocks larger than the largest class (16 KiB);
  *   large_bytes    their block sizes (also counted in bytes_in_use).
