@@ -38,8 +38,10 @@
  *
  *   - outside a collection, for a tracked object: its index in objs
  *     (invariant: objs[hd->gc] == obj); RC__UNTRACKED otherwise;
- *   - during update_refs .. find_roots: gc_refs, for the objects of the
- *     examined set, which carry RC__F_COLLECTING (and only for them);
+ *   - during steps 1-2 .. find_roots: gc_refs, for the objects of the
+ *     examined set that carry RC__F_COLLECTING (and only for them); an
+ *     object of the set not yet started still holds its index, which is
+ *     how a reference tells it is in the set;
  *   - from find_roots on: the index again, for every object.
  *
  * RC__F_COLLECTING marks "in the examined set and not yet known reachable".
@@ -48,11 +50,12 @@
  *
  * ==== A collection, step by step (collect_main) ====
  *
- *  1. update_refs: sweep tombstones out of objs[s..e), set gc = refcnt and
- *     mark each object COLLECTING.
- *  2. subtract_refs: for every reference from a COLLECTING object to a
- *     COLLECTING object, gc-- on the target.  Now gc_refs counts references
- *     from outside the set.
+ *  1. Sweep tombstones out of objs[s..e), set gc = refcnt and mark each
+ *     object COLLECTING, and
+ *  2. for every reference from an object of the set to an object of the
+ *     set, gc-- on the target — both in one sweep (subtract_refs), each
+ *     object started when the sweep or the first reference to it reaches
+ *     it.  Now gc_refs counts references from outside the set.
  *  3. find_roots + propagate: objects with gc_refs > 0 are swapped to the
  *     front of the range; then everything they reach is swapped in behind
  *     them, using the front of the range itself as the work queue (no extra
@@ -69,7 +72,8 @@
  *  6. Finalizers run, once per object (RC__F_FINALIZED).  They may create,
  *     drop, resurrect and collect (a nested rc_gc_collect returns 0).  Any
  *     object they free leaves a tombstone.
- *  7. Resurrection check: steps 1–3 again on what is left of the garbage;
+ *  7. Resurrection check: steps 1–3 again on what is left of the garbage
+ *     (update_refs first restarts every object: they still carry COLLECTING);
  *     objects now referred to from outside it survive with all they reach.
  *  8. Weak references created by finalizers to what is still garbage are
  *     cleared (step 5 again).
@@ -223,9 +227,11 @@ static inline void swap_slots(rc_heap *h, uint32_t i, uint32_t j)
     RC__HEAD(b)->gc = i;
 }
 
-/* Step 1.  Sweeps the tombstones out of objs[lo..hi) (the freed slots at
- * the end become NULL), copies each count into gc and marks the object
- * COLLECTING.  Returns the new end of the range. */
+/* Step 1 on its own, for the resurrection check (the first pass of a
+ * collection does it inside subtract_refs).  Sweeps the tombstones out of
+ * objs[lo..hi) (the freed slots at the end become NULL), copies each count
+ * into gc and marks the object COLLECTING.  Returns the new end of the
+ * range. */
 static uint32_t update_refs(rc_heap *h, uint32_t lo, uint32_t hi)
 {
     uint32_t w = lo;
@@ -250,7 +256,8 @@ static uint32_t update_refs(rc_heap *h, uint32_t lo, uint32_t hi)
 typedef struct ring {
     void          *v[RING];
     unsigned       i;
-    const rc_heap *heap; /* for debug builds' checks */
+    const rc_heap *heap;   /* for debug builds' checks */
+    uint32_t       lo, hi; /* subtract_refs: the set's range (else empty) */
 } ring;
 
 /* Puts c in the ring and returns what it displaces (NULL while filling). */
@@ -277,13 +284,19 @@ static inline void decref_one(const ring *rg, void *c)
         rc__misuse("collect: a reference into another heap", c, true);
         return;
     }
-#else
-    (void)rg;
 #endif
     /* Invariant: gc_refs never goes below zero, because every reference a
      * traverse reports is counted in refcnt (rc_heap_check verifies it;
      * a traverse reporting a reference it does not own breaks it). */
-    if (rc__has(hd, RC__F_COLLECTING) && hd->gc > 0) hd->gc--;
+    if (rc__has(hd, RC__F_COLLECTING)) {
+        if (hd->gc > 0) hd->gc--;
+    } else if (hd->gc >= rg->lo && hd->gc < rg->hi) {
+        /* In the set but not reached by the sweep yet: its gc word is still
+         * its index.  Start its gc_refs here (step 1 for it), less this
+         * reference. */
+        hd->gc = hd->refcnt > 0 ? hd->refcnt - 1 : 0;
+        rc__set(hd, RC__F_COLLECTING);
+    }
 }
 
 static int visit_decref(void **slot, void *arg)
@@ -293,17 +306,33 @@ static int visit_decref(void **slot, void *arg)
     return 0;
 }
 
-/* Step 2. */
-static void subtract_refs(rc_heap *h, uint32_t lo, uint32_t hi)
+/* Steps 1 and 2 in one sweep of objs[lo..hi): each object's gc_refs starts
+ * (gc = refcnt, COLLECTING) when the sweep or a reference reaches it first,
+ * whichever comes first — an object not yet started still has its index in
+ * gc, which is how a reference tells it belongs to the set — and every
+ * reference into the set is subtracted.  Tombstones are swept out as in
+ * update_refs.  Returns the new end of the range.  After update_refs has run
+ * (the resurrection check), every object is already started. */
+static uint32_t subtract_refs(rc_heap *h, uint32_t lo, uint32_t hi)
 {
-    ring rg = {{0}, 0, h};
+    ring rg = {{0}, 0, h, lo, hi};
+    uint32_t w = lo;
     for (uint32_t i = lo; i < hi; i++) {
-        if (i + 4 < hi) prefetch(h->objs[i + 4]);
         void *o = h->objs[i];
-        rc__type(RC__HEAD(o))->traverse(o, visit_decref, &rg);
+        if (!o) continue;
+        if (i + 4 < hi && h->objs[i + 4]) prefetch(h->objs[i + 4]);
+        rc__head *hd = RC__HEAD(o);
+        if (!rc__has(hd, RC__F_COLLECTING)) {
+            hd->gc = hd->refcnt;
+            rc__set(hd, RC__F_COLLECTING);
+        }
+        h->objs[w++] = o;
+        rc__type(hd)->traverse(o, visit_decref, &rg);
     }
     for (unsigned k = 0; k < RING; k++)
         if (rg.v[k]) decref_one(&rg, rg.v[k]);
+    for (uint32_t i = w; i < hi; i++) h->objs[i] = NULL;
+    return w;
 }
 
 /* Step 3a.  Restores every gc word to an index and swaps the objects with
@@ -361,7 +390,7 @@ static int visit_reach(void **slot, void *arg)
  * Returns the end of the reachable prefix. */
 static uint32_t propagate(rc_heap *h, uint32_t lo, uint32_t r, uint32_t e)
 {
-    reach_ctx ctx = {h, r, e, {{0}, 0, h}};
+    reach_ctx ctx = {h, r, e, {{0}, 0, h, 0, 0}};
     uint32_t q = lo;
     for (;;) {
         for (; q < ctx.r; q++) {
@@ -383,10 +412,10 @@ static uint32_t propagate(rc_heap *h, uint32_t lo, uint32_t r, uint32_t e)
 /* Steps 1–3 on objs[lo..*hi): afterwards objs[lo..ret) are referred to
  * from outside the range or reachable from such, objs[ret..*hi) are not and
  * still carry COLLECTING. */
-static uint32_t split_reachable(rc_heap *h, uint32_t lo, uint32_t *hi)
+static uint32_t split_reachable(rc_heap *h, uint32_t lo, uint32_t *hi, bool again)
 {
-    *hi = update_refs(h, lo, *hi);
-    subtract_refs(h, lo, *hi);
+    if (again) *hi = update_refs(h, lo, *hi); /* the garbage still carries COLLECTING */
+    *hi = subtract_refs(h, lo, *hi);
     uint32_t r = find_roots(h, lo, *hi, NULL);
     return propagate(h, lo, r, *hi);
 }
@@ -474,7 +503,7 @@ static void delete_garbage(rc_heap *h, uint32_t lo, uint32_t hi)
         }
         return;
     }
-    ring rg = {{0}, 0, h};
+    ring rg = {{0}, 0, h, 0, 0};
     for (uint32_t i = lo; i < hi; i++) {
         if (i + 4 < hi && h->objs[i + 4]) prefetch(h->objs[i + 4]);
         void *o = h->objs[i];
@@ -571,7 +600,7 @@ static gc_result collect_main(rc_heap *h, int generation, uint32_t s, uint32_t e
     /* Steps 1–3: objs[s..r) reachable, objs[r..e) unreachable; update_refs
      * swept the holes, leaving objs[e..end) NULL. */
     uint32_t e = end;
-    uint32_t r = split_reachable(h, s, &e);
+    uint32_t r = split_reachable(h, s, &e, false);
 
     /* Step 4: the legacy finalizers' part of the garbage: objs[r..r2). */
     uint32_t r2 = r;
@@ -592,7 +621,7 @@ static gc_result collect_main(rc_heap *h, int generation, uint32_t s, uint32_t e
     /* Step 7: what finalizers resurrected, objs[r2..r3), survives.  When
      * no finalizer or callback ran, nothing can have changed. */
     uint32_t e3 = e, r3 = r2;
-    if (h->user_calls != calls) r3 = split_reachable(h, r2, &e3);
+    if (h->user_calls != calls) r3 = split_reachable(h, r2, &e3, true);
 
     /* Steps 8–9 on the final garbage, objs[r3..e3). */
     for (uint32_t i = r3; i < e3; i++) {
