@@ -148,6 +148,20 @@ int rc__track(rc_heap *h, rc__head *hd)
     return 0;
 }
 
+/* The tracked array gives memory back once three quarters of it is unused
+ * (after a sweep or a collection), keeping room for the live entries to
+ * double.  Not during a collection; a failed realloc keeps the old array. */
+void rc__maybe_shrink(rc_heap *h)
+{
+    if (h->collecting || h->cap <= RC__OBJS_MIN || h->len >= h->cap / 4) return;
+    size_t cap = (size_t)h->len * 2;
+    if (cap < RC__OBJS_MIN) cap = RC__OBJS_MIN;
+    void **nv = realloc(h->objs, cap * sizeof *nv);
+    if (!nv) return;
+    h->objs = nv;
+    h->cap = (uint32_t)cap;
+}
+
 /* Slides the live entries of bands `from`..gen0 down over the tombstones,
  * keeping their order and the band boundaries.  Not during a collection. */
 static void compact(rc_heap *h, int from)
@@ -169,6 +183,7 @@ static void compact(rc_heap *h, int from)
     }
     h->len = w;
     h->compact_due = false;
+    rc__maybe_shrink(h);
 }
 
 /* Sweeps tombstones once they outnumber what they cost to sweep: gen0 on its
@@ -209,6 +224,7 @@ void rc__untrack(rc_heap *h, rc__head *hd)
         /* The common case: the newest object dies first. */
         do h->len--;
         while (h->len > h->band[RC__GEN0] && !h->objs[h->len - 1]);
+        if (RC_UNLIKELY(h->len < h->cap / 4)) rc__maybe_shrink(h);
         return;
     }
     rc__maybe_compact(h);
@@ -725,6 +741,7 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
     if (automatic) adapt(h, res.collected + res.uncollectable);
     rc__update_trigger(h);
     if (h->compact_due) rc__maybe_compact(h);
+    rc__maybe_shrink(h);
     return (long)(res.collected + res.uncollectable);
 }
 

@@ -220,6 +220,10 @@ RC_INTERNAL int  rc__reserve_track(rc_heap *h, size_t n); /* room for n more */
 RC_INTERNAL void rc__untrack(rc_heap *h, rc__head *hd);
 /* Sweeps tombstones if they are due (not during a collection). */
 RC_INTERNAL void rc__maybe_compact(rc_heap *h);
+/* Gives back the tracked array's memory once three quarters of it is
+ * unused (never below RC__OBJS_MIN slots; not during a collection). */
+#define RC__OBJS_MIN 4096
+RC_INTERNAL void rc__maybe_shrink(rc_heap *h);
 RC_INTERNAL void rc__maybe_collect(rc_heap *h);          /* automatic trigger */
 RC_INTERNAL long rc__collect(rc_heap *h, int generation, bool automatic);
 RC_INTERNAL int  rc__band_of(const rc_heap *h, uint32_t i);

@@ -340,6 +340,7 @@ RC_INLINE void untrack_dying(rc_heap *h, rc__head *hd)
         if (i + 1 == h->len) { /* the newest object dies first */
             do h->len--;
             while (h->len > h->band[RC__GEN0] && !h->objs[h->len - 1]);
+            if (RC_UNLIKELY(h->len < h->cap / 4)) rc__maybe_shrink(h);
         } else if (h->len - h->band[RC__GEN0] > 2 * h->live[RC__GEN0] + 1024) {
             rc__maybe_compact(h);
         }

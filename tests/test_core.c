@@ -312,6 +312,43 @@ TEST(tombstones_are_swept)
     rc_heap_free(h);
 }
 
+/* The tracked array gives its memory back once most of it is unused: after
+ * a large structure dies (freed by counting, or as cyclic garbage), its
+ * capacity falls back near what the survivors need. */
+TEST(tracked_array_shrinks)
+{
+    rc_heap *h = quiet_heap();
+    enum { N = 200000 };
+    node *keep = mk(h, 1);
+    node *head = NULL;
+    for (int i = 0; i < N; i++) { /* a chain, freed by counting */
+        node *nd = mk(h, 1);
+        REQUIRE(nd != NULL);
+        nd->slot[0] = head;
+        head = nd;
+    }
+    CHECK_GE(h->cap, N);
+    rc_decref(head);
+    CHECK_HEAP(h);
+    CHECK_LE(h->cap, 8192);
+    node *first = mk(h, 1), *prev = first; /* a ring: cyclic garbage */
+    for (int i = 1; i < N; i++) {
+        node *nd = mk(h, 1);
+        prev->slot[0] = nd;
+        prev = nd;
+    }
+    link_to(prev, 0, first);
+    CHECK_GE(h->cap, N);
+    rc_decref(first);
+    CHECK_EQ(rc_gc_collect(h, 2), N);
+    CHECK_HEAP(h);
+    CHECK_LE(h->cap, 8192);
+    CHECK_EQ(rc_refcount(keep), 1); /* the survivor kept its slot */
+    CHECK(rc_is_tracked(keep));
+    rc_decref(keep);
+    rc_heap_free(h);
+}
+
 TEST(untrack_and_track)
 {
     rc_heap *h = quiet_heap();
