@@ -239,6 +239,13 @@ typedef void (*rc_weakref_cb)(rc_weakref *ref, void *data);
  * is itself alive; it is never called for a weak reference that dies in the
  * same garbage as its referent. */
 RC_API rc_weakref *rc_weakref_new(void *obj, rc_weakref_cb callback, void *data);
+/* As rc_weakref_new, given the call site, which allocation sites record for
+ * the weak reference object; rc_weakref_new is a macro over it, as rc_new
+ * is over rc_new_at. */
+RC_API rc_weakref *rc_weakref_new_at(void *obj, rc_weakref_cb callback, void *data,
+                                     const char *file, int line, const char *func);
+#define rc_weakref_new(obj, callback, data) \
+    rc_weakref_new_at((obj), (callback), (data), __FILE__, __LINE__, __func__)
 /* A new reference to the referent, or NULL once it is gone. */
 RC_API void       *rc_weakref_get(rc_weakref *ref);
 /* How many weak references point at obj now (Python's getweakrefcount). */

@@ -155,11 +155,20 @@ static const rc_type weakref_type = {
 
 static bool is_weakref_type(const rc_type *t) { return t == &weakref_type; }
 
+/* The real function behind the macro of the same name (recycle.h). */
+#undef rc_weakref_new
+
 rc_weakref *rc_weakref_new(void *obj, rc_weakref_cb callback, void *data)
+{
+    return rc_weakref_new_at(obj, callback, data, NULL, 0, NULL);
+}
+
+rc_weakref *rc_weakref_new_at(void *obj, rc_weakref_cb callback, void *data,
+                              const char *file, int line, const char *func)
 {
     if (!obj) return rc__fail_null(NULL, RC_EINVAL);
     rc_heap *h = rc_heap_of(obj);
-    rc_weakref *w = rc_new(h, &weakref_type);
+    rc_weakref *w = rc_new_at(h, &weakref_type, file, line, func);
     if (!w) return NULL;
     w->heap = h;
     wr_slot *s = map_insert(h->wr, obj);

@@ -182,6 +182,18 @@ TEST(sites_file_line_function)
     CHECK_EQ(rc_last_error(h), RC_ENOENT);
     CHECK_EQ(rc_site_of(NULL, &s), -1);
     CHECK_EQ(rc_site_of(o, NULL), -1);
+    int line_wr = __LINE__ + 1;
+    rc_weakref *w = rc_weakref_new(o, NULL, NULL);
+    REQUIRE(w != NULL);
+    REQUIRE(rc_site_of(w, &s) == 0); /* the weak reference's site is its caller's */
+    CHECK_STR_EQ(s.file, __FILE__);
+    CHECK_EQ(s.line, line_wr);
+    CHECK_STR_EQ(s.func, "test_sites_file_line_function");
+    rc_weakref *wp = (rc_weakref_new)(o, NULL, NULL); /* the function: no site */
+    REQUIRE(wp != NULL);
+    CHECK_EQ(rc_site_of(wp, &s), -1);
+    rc_decref(w);
+    rc_decref(wp);
     rc_decref(o);
     rc_decref(v);
     rc_decref(plain);
