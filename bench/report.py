@@ -293,9 +293,10 @@ def section_trees():
         "`bench/trees.c`, `bench/py/trees.py`.  GCBench (Boehm and Ellis): stretch tree of "
         "depth 18, long-lived tree of depth 16 and array of 500,000 doubles, then 2·TreeSize(18)"
         "/TreeSize(d) trees of each depth 4, 6 … 16 built top-down and bottom-up; 15.3 million "
-        "nodes of 24 bytes.  binary-trees: the Benchmarks Game's program at depth %s "
-        "(depth 21 does not fit the 10-minute budget: CPython alone would take about 80 s per "
-        "run), each tree checked by counting it.  malloc/free versions free each tree "
+        "nodes of 24 bytes.  binary-trees: the Benchmarks Game's program at depth %s, one "
+        "process, each tree checked by counting it; at depth 21 (614 million nodes) a run takes "
+        "10 s to 150 s, so each system runs once unless `BINTREES_RUNS` says more.  "
+        "malloc/free versions free each tree "
         "recursively; mimalloc through `mi_malloc`/`mi_free`, jemalloc through "
         "`mallocx`/`dallocx` (separate executables).  Boehm runs with one marker thread "
         "(`GC_MARKERS=1`), as recycle collects on one core.\n" % (int(d) if d else "?"))
@@ -401,12 +402,12 @@ def section_overhead():
 def section_acyclic():
     md.append("## 8. No cycles at all: what automatic collection costs\n")
     md.append(
-        "The trees of workload 4 (no cycle anywhere) with automatic collection on and off; "
+        "GCBench (workload 4; no cycle anywhere) with automatic collection on and off; "
         "the ratio on/off per run pair.  recycle under `RC_POLICY_PYTHON` (the default: "
         "Python's thresholds 700/10/10) and `RC_POLICY_ADAPTIVE`; CPython with `gc.enable()` "
         "and `gc.disable()`.\n")
     rows = []
-    for case, title in (("gcbench", "GCBench"), ("bintrees", "binary-trees")):
+    for case, title in (("gcbench", "GCBench"),):
         for on, off, name in (("recycle", "recycle/off", "recycle, Python's rules (default)"),
                               ("recycle/adaptive", "recycle/off", "recycle, adaptive"),
                               ("cpython", "cpython/off", "CPython")):
