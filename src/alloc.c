@@ -408,7 +408,8 @@ static void segment_emptied(rc__alloc *a, segment *s)
 }
 
 /* pg (used == 0, off its queue) goes back to its segment, backed; past the
- * budget, backed pages are trimmed to half of it. */
+ * budget, a small heap returns it to the system at once, a larger one trims
+ * its backed pages to half the budget. */
 static void release_page(rc__alloc *a, segment *s, page *pg)
 {
     unsigned i = pg->index;
@@ -418,14 +419,20 @@ static void release_page(rc__alloc *a, segment *s, page *pg)
     pg->bsize = 0;
     pg->capacity = 0;
     s->free_mask |= bit;
-    s->dirty_mask |= bit;
-    a->dirty++;
-    if (--s->used_pages == 0) {
+    size_t budget = dirty_budget(a);
+    bool over = a->dirty >= budget;
+    if (over && budget == DIRTY_MAX) {
+        decommit(a, page_start(s, i), PG_SIZE, PG_SIZE);
+        over = false;
+    } else {
+        s->dirty_mask |= bit;
+        a->dirty++;
+    }
+    if (--s->used_pages == 0) { /* s may be unmapped from here on */
         a->empty_segs++;
         segment_emptied(a, s);
     }
-    size_t budget = dirty_budget(a);
-    if (a->dirty > budget)
+    if (over)
         trim_dirty(a, budget / 2 > DIRTY_MAX ? budget / 2 : DIRTY_MAX);
 }
 

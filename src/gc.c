@@ -224,7 +224,7 @@ void rc__untrack(rc_heap *h, rc__head *hd)
         /* The common case: the newest object dies first. */
         do h->len--;
         while (h->len > h->band[RC__GEN0] && !h->objs[h->len - 1]);
-        if (RC_UNLIKELY(h->len < h->cap / 4)) rc__maybe_shrink(h);
+        if (RC_UNLIKELY(h->cap > RC__OBJS_MIN && h->len < h->cap / 4)) rc__maybe_shrink(h);
         return;
     }
     rc__maybe_compact(h);
@@ -306,10 +306,13 @@ static inline void decref_one(const ring *rg, void *c)
      * a traverse reporting a reference it does not own breaks it). */
     if (rc__has(hd, RC__F_COLLECTING)) {
         if (hd->gc > 0) hd->gc--;
-    } else if (hd->gc >= rg->lo && hd->gc < rg->hi) {
+    } else if (hd->gc >= rg->lo && hd->gc < rg->hi && rg->heap->objs[hd->gc] == c) {
         /* In the set but not reached by the sweep yet: its gc word is still
-         * its index.  Start its gc_refs here (step 1 for it), less this
-         * reference. */
+         * its index, and that slot is intact (the sweep writes only at or
+         * below its position).  The slot test keeps out an object of another
+         * heap whose index happens to fall in the range — a misuse that
+         * rc_heap_check reports, which must not corrupt either heap.  Start
+         * its gc_refs here (step 1 for it), less this reference. */
         hd->gc = hd->refcnt > 0 ? hd->refcnt - 1 : 0;
         rc__set(hd, RC__F_COLLECTING);
     }
@@ -571,6 +574,14 @@ static void close_collection(rc_heap *h, int generation, uint32_t s, uint32_t e)
     for (uint32_t i = s; i < e; i++) {
         void *o = h->objs[i];
         if (!o) continue;
+#if RC__PREFIX
+        if (rc__has(RC__HEAD(o), RC__F_COLLECTING) || RC__HEAD(o)->gc != i) {
+            fprintf(stderr, "recycle: collector invariant broken: survivor %p at %u "
+                    "has gc %u%s\n", o, (unsigned)i, (unsigned)RC__HEAD(o)->gc,
+                    rc__has(RC__HEAD(o), RC__F_COLLECTING) ? " and COLLECTING" : "");
+            abort();
+        }
+#endif
         if (w != i) {
             RC__HEAD(o)->gc = w;
             h->objs[w] = o;

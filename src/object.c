@@ -340,8 +340,12 @@ RC_INLINE void untrack_dying(rc_heap *h, rc__head *hd)
         if (i + 1 == h->len) { /* the newest object dies first */
             do h->len--;
             while (h->len > h->band[RC__GEN0] && !h->objs[h->len - 1]);
-            if (RC_UNLIKELY(h->len < h->cap / 4)) rc__maybe_shrink(h);
+            if (RC_UNLIKELY(h->cap > RC__OBJS_MIN && h->len < h->cap / 4))
+                rc__maybe_shrink(h);
         } else if (h->len - h->band[RC__GEN0] > 2 * h->live[RC__GEN0] + 1024) {
+            /* Only gen0's own test here: holes elsewhere are tested when
+             * they are made (rc__untrack), gen0's holes counted with them,
+             * and gen0's are bounded by this test. */
             rc__maybe_compact(h);
         }
         return;

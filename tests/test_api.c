@@ -140,6 +140,50 @@ TEST(bad_input_is_an_error_not_a_crash)
     rc_heap_free(h);
 }
 
+static int misuse_reports;
+static void count_misuse(const char *message, const void *obj, void *data)
+{
+    (void)message, (void)obj, (void)data;
+    misuse_reports++;
+}
+
+/* Heaps must not refer to each other (misuse).  When they do, collecting
+ * one must leave the other intact, whose tracked index may fall inside the
+ * collected range, so that rc_heap_check can still report the mistake: a
+ * release build goes on, a debug build reports through the misuse handler
+ * (here one that returns). */
+TEST(reference_into_another_heap_corrupts_nothing)
+{
+    rc_set_misuse_handler(count_misuse, NULL);
+    misuse_reports = 0;
+    rc_heap *a = quiet_heap(), *b = quiet_heap();
+    node *b0 = rc_new(b, &node_type); /* index 0 in b */
+    node *a0 = rc_new(a, &node_type), *a1 = rc_new(a, &node_type);
+    REQUIRE(b0 && a0 && a1);
+    rc_setref(&a1->slot[0], b0);      /* the misuse */
+    CHECK_EQ(rc_gc_collect(a, 2), 0);
+    CHECK_EQ(rc_gc_collect(a, 2), 0);
+    CHECK_EQ(rc_heap_check(b, NULL), 0); /* b untouched */
+    CHECK_EQ(rc_refcount(b0), 2);
+    CHECK(rc_is_tracked(b0));
+    CHECK_EQ(rc_heap_check(a, NULL), -1); /* a's reference out is reported */
+    CHECK_EQ(rc_gc_collect(b, 2), 0);    /* b's own collection: b0 is alive */
+    CHECK_EQ(rc_refcount(b0), 2);
+    rc_clearref(&a1->slot[0]);
+    CHECK_EQ(rc_heap_check(a, NULL), 0);
+    rc_decref(a0);
+    rc_decref(a1);
+    rc_decref(b0);
+    rc_heap_free(a);
+    rc_heap_free(b);
+    rc_set_misuse_handler(NULL, NULL);
+#if defined(RC_DEBUG) && RC_DEBUG
+    CHECK_GE(misuse_reports, 1);
+#else
+    CHECK_EQ(misuse_reports, 0);
+#endif
+}
+
 TEST(weakref_count)
 {
     rc_heap *h = quiet_heap();
