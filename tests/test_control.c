@@ -22,98 +22,18 @@
 /* Types and bookkeeping                                               */
 /* ------------------------------------------------------------------ */
 
-/* Objects carry an id; per-id counters tell which ones were finalized and
- * released, and how often. */
-#define MAXID 4096
-static long n_alloc, n_release, n_final;
-static unsigned char rel_by_id[MAXID], fin_by_id[MAXID];
+/* Objects carry an id; fixtures.h's per-id counters tell which ones were
+ * finalized and released, and how often. */
+#include "fixtures.h"
 
-#define NREF 4
-typedef struct obj obj;
-typedef void (*hook_fn)(obj *self);
-struct obj {
-    void   *ref[NREF];
-    hook_fn hook;
-    long    id;
-};
-static int obj_traverse(void *o, rc_visit_fn visit, void *arg)
-{
-    obj *x = o;
-    for (int i = 0; i < NREF; i++)
-        if (x->ref[i]) {
-            int r = visit(&x->ref[i], arg);
-            if (r) return r;
-        }
-    return 0;
-}
-static void obj_release(void *o)
-{
-    obj *x = o;
-    n_release++;
-    if (x->id >= 0 && x->id < MAXID) rel_by_id[x->id]++;
-}
-static void obj_finalize(void *o)
-{
-    obj *x = o;
-    n_final++;
-    if (x->id >= 0 && x->id < MAXID) fin_by_id[x->id]++;
-    if (x->hook) x->hook(x);
-}
-static const rc_type T_OBJ = {"obj", sizeof(obj), obj_traverse, NULL, obj_release, 0};
 static const rc_type T_ALPHA = {"alpha_node", sizeof(obj), obj_traverse, NULL,
                                 obj_release, 0};
-static const rc_type T_FIN = {"fin", sizeof(obj), obj_traverse, obj_finalize,
-                              obj_release, 0};
 static const rc_type T_LEG = {"legacy_node", sizeof(obj), obj_traverse, obj_finalize,
                               obj_release, RC_TYPE_LEGACY_FINALIZER};
 /* Atomic: no traverse.  Same layout, so it shares release. */
 static const rc_type T_ATOM = {"atom", sizeof(obj), NULL, obj_finalize, obj_release, 0};
 
-static rc_heap *g_heap;
-
-static void reset_counters(void)
-{
-    n_alloc = n_release = n_final = 0;
-    memset(rel_by_id, 0, sizeof rel_by_id);
-    memset(fin_by_id, 0, sizeof fin_by_id);
-}
-static rc_heap *fresh_with(const rc_config *cfg)
-{
-    reset_counters();
-    rc_heap *h = rc_heap_new(cfg);
-    REQUIRE(h != NULL);
-    g_heap = h;
-    return h;
-}
-/* A heap with automatic collection off. */
-static rc_heap *fresh(void)
-{
-    rc_heap *h = fresh_with(NULL);
-    rc_gc_disable(h);
-    return h;
-}
-static void finish(rc_heap *h)
-{
-    rc_heap_free(h);
-    g_heap = NULL;
-    CHECK_EQ(n_release, n_alloc);
-}
-static obj *mk(rc_heap *h, const rc_type *t, long id)
-{
-    obj *o = rc_new(h, t);
-    REQUIRE(o != NULL);
-    n_alloc++;
-    o->id = id;
-    return o;
-}
-static void set(obj *x, int i, void *v) { rc_setref(&x->ref[i], v); }
-static void clear(obj *x, int i) { rc_clearref(&x->ref[i]); }
-static obj *selfloop(rc_heap *h, const rc_type *t, long id)
-{
-    obj *o = mk(h, t, id);
-    set(o, 0, o);
-    return o;
-}
+static obj *mk(rc_heap *h, const rc_type *t, long id) { return mkobj(h, t, id); }
 static void trash(rc_heap *h, const rc_type *t, long id)
 {
     rc_decref(selfloop(h, t, id));
@@ -145,26 +65,6 @@ static void keep_drop(void)
     while (nkeep > 0) rc_decref(keep[--nkeep]);
 }
 
-struct finder { const void *target; long seen; long n; };
-static int finder_fn(void *o, void *arg)
-{
-    struct finder *f = arg;
-    f->n++;
-    if (o == f->target) f->seen++;
-    return 0;
-}
-static long seen_in_gen(rc_heap *h, int gen, const void *o)
-{
-    struct finder f = {o, 0, 0};
-    CHECK_EQ(rc_gc_get_objects(h, gen, finder_fn, &f), 0);
-    return f.seen;
-}
-static long walk_len(rc_heap *h, int gen)
-{
-    struct finder f = {NULL, 0, 0};
-    CHECK_EQ(rc_gc_get_objects(h, gen, finder_fn, &f), 0);
-    return f.n;
-}
 static long count_lines(const char *s, const char *needle, long *total)
 {
     long n = 0, all = 0;

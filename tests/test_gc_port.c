@@ -20,45 +20,16 @@
 /* Types used by the ports                                             */
 /* ------------------------------------------------------------------ */
 
-static long n_alloc;    /* objects of our types created */
-static long n_release;  /* their release calls */
-static long n_final;    /* finalizer calls */
-static rc_heap *g_heap; /* the heap under test, for finalizers */
+/* Objects resurrected by finalizers (Python's module-level lists); emptied
+ * when a test starts (fixtures.h: fresh). */
+#define STORE_MAX 64
+static void *store[STORE_MAX];
+static int nstore;
+#define FIXTURE_ON_FRESH() (nstore = 0)
+#include "fixtures.h"
 
-#define NREF 4
-typedef struct obj obj;
-typedef void (*hook_fn)(obj *self);
-/* A generic container: attributes are slots ref[0..3]. */
-struct obj {
-    void   *ref[NREF];
-    hook_fn hook; /* what this object's finalizer does, if its type has one */
-    long    id;
-    long    n;
-};
-
-static int obj_traverse(void *o, rc_visit_fn visit, void *arg)
-{
-    obj *x = o;
-    for (int i = 0; i < NREF; i++)
-        if (x->ref[i]) {
-            int r = visit(&x->ref[i], arg);
-            if (r) return r;
-        }
-    return 0;
-}
-static void count_release(void *o) { (void)o; n_release++; }
-static void run_finalizer(void *o)
-{
-    obj *x = o;
-    n_final++;
-    if (x->hook) x->hook(x);
-}
-
-static const rc_type T_OBJ = {"obj", sizeof(obj), obj_traverse, NULL, count_release, 0};
-static const rc_type T_FIN = {"fin", sizeof(obj), obj_traverse, run_finalizer,
-                              count_release, 0};
-static const rc_type T_LEG = {"legacy_X", sizeof(obj), obj_traverse, run_finalizer,
-                              count_release, RC_TYPE_LEGACY_FINALIZER};
+static const rc_type T_LEG = {"legacy_X", sizeof(obj), obj_traverse, obj_finalize,
+                              obj_release, RC_TYPE_LEGACY_FINALIZER};
 
 /* An atomic object: an "int" or a "str". */
 typedef struct atom { long v; } atom;
@@ -92,10 +63,6 @@ static const rc_type T_LINK  = {"link", sizeof(lnode), link_traverse, NULL, coun
 static const rc_type T_LINKF = {"linkf", sizeof(lnode), link_traverse, link_final,
                                 count_release, 0};
 
-/* Objects resurrected by finalizers (Python's module-level lists). */
-#define STORE_MAX 64
-static void *store[STORE_MAX];
-static int nstore;
 static void hook_resurrect(obj *self)
 {
     rc_incref(self);
@@ -110,36 +77,11 @@ static void drop_store(void)
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
 
-static rc_heap *fresh(void)
-{
-    n_alloc = n_release = n_final = 0;
-    nstore = 0;
-    rc_heap *h = rc_heap_new(NULL);
-    REQUIRE(h != NULL);
-    rc_gc_disable(h); /* test_gc.py runs with automatic collection off */
-    g_heap = h;
-    return h;
-}
-
-/* Frees the heap and checks that every object we made was released once. */
-static void finish(rc_heap *h)
-{
-    rc_heap_free(h);
-    g_heap = NULL;
-    CHECK_EQ(n_release, n_alloc);
-}
-
 static void *mk(rc_heap *h, const rc_type *t)
 {
     void *o = rc_new(h, t);
     REQUIRE(o != NULL);
     n_alloc++;
-    return o;
-}
-static obj *mkobj(rc_heap *h, const rc_type *t, long id)
-{
-    obj *o = mk(h, t);
-    o->id = id;
     return o;
 }
 static seq *mkseq(rc_heap *h, const rc_type *t, size_t n)
@@ -156,10 +98,6 @@ static atom *mkatom(rc_heap *h, long v)
     a->v = v;
     return a;
 }
-/* x.attr = v (a new reference) */
-static void set(obj *x, int i, void *v) { rc_setref(&x->ref[i], v); }
-/* del x.attr */
-static void clear(obj *x, int i) { rc_clearref(&x->ref[i]); }
 /* s[i] = v */
 static void put(seq *s, size_t i, void *v) { rc_setref(&s->item[i], v); }
 /* s[i] = v, stealing the caller's reference */
@@ -168,13 +106,6 @@ static void put_steal(seq *s, size_t i, void *v)
     void *old = s->item[i];
     s->item[i] = v;
     rc_xdecref(old);
-}
-/* An object in a self-loop (C1055820 / RefCycle). */
-static obj *selfloop(rc_heap *h, const rc_type *t, long id)
-{
-    obj *o = mkobj(h, t, id);
-    set(o, 0, o);
-    return o;
 }
 
 static uint64_t stat_sum(rc_heap *h, int field)
@@ -191,27 +122,6 @@ static uint64_t stat_sum(rc_heap *h, int field)
     return s;
 }
 
-/* Walk helpers: does a walk see `target`? */
-struct finder { const void *target; long seen; long n; };
-static int finder_fn(void *o, void *arg)
-{
-    struct finder *f = arg;
-    f->n++;
-    if (o == f->target) f->seen++;
-    return 0;
-}
-static long seen_in_gen(rc_heap *h, int gen, const void *o)
-{
-    struct finder f = {o, 0, 0};
-    CHECK_EQ(rc_gc_get_objects(h, gen, finder_fn, &f), 0);
-    return f.seen;
-}
-static long walk_len(rc_heap *h, int gen)
-{
-    struct finder f = {NULL, 0, 0};
-    CHECK_EQ(rc_gc_get_objects(h, gen, finder_fn, &f), 0);
-    return f.n;
-}
 
 /* Python's GC_Detector: a piece of cyclic trash with a weakref callback
  * that tells when a collection found it. */

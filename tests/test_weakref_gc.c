@@ -13,71 +13,8 @@
 
 #include <string.h>
 
-static long n_alloc, n_release, n_final;
+#include "fixtures.h"
 
-#define NREF 4
-typedef struct obj obj;
-typedef void (*hook_fn)(obj *self);
-struct obj {
-    void   *ref[NREF];
-    hook_fn hook; /* run by the finalizer of T_FIN objects */
-    long    id;
-};
-static int obj_traverse(void *o, rc_visit_fn visit, void *arg)
-{
-    obj *x = o;
-    for (int i = 0; i < NREF; i++)
-        if (x->ref[i]) {
-            int r = visit(&x->ref[i], arg);
-            if (r) return r;
-        }
-    return 0;
-}
-static void count_release(void *o) { (void)o; n_release++; }
-static void run_finalizer(void *o)
-{
-    obj *x = o;
-    n_final++;
-    if (x->hook) x->hook(x);
-}
-static const rc_type T_OBJ = {"obj", sizeof(obj), obj_traverse, NULL, count_release, 0};
-static const rc_type T_FIN = {"fin", sizeof(obj), obj_traverse, run_finalizer,
-                              count_release, 0};
-
-static rc_heap *fresh(void)
-{
-    n_alloc = n_release = n_final = 0;
-    rc_heap *h = rc_heap_new(NULL);
-    REQUIRE(h != NULL);
-    rc_gc_disable(h);
-    return h;
-}
-static void finish(rc_heap *h)
-{
-    rc_heap_free(h);
-    CHECK_EQ(n_release, n_alloc);
-}
-static obj *mkobj(rc_heap *h, const rc_type *t, long id)
-{
-    obj *o = rc_new(h, t);
-    REQUIRE(o != NULL);
-    n_alloc++;
-    o->id = id;
-    return o;
-}
-static void set(obj *x, int i, void *v) { rc_setref(&x->ref[i], v); }
-static void set_steal(obj *x, int i, void *v)
-{
-    void *old = x->ref[i];
-    x->ref[i] = v;
-    rc_xdecref(old);
-}
-static obj *selfloop(rc_heap *h, const rc_type *t, long id)
-{
-    obj *o = mkobj(h, t, id);
-    set(o, 0, o);
-    return o;
-}
 static rc_weakref *wref(void *o, rc_weakref_cb cb, void *data)
 {
     rc_weakref *w = rc_weakref_new(o, cb, data);
@@ -314,7 +251,6 @@ TEST(test_callbacks_on_callback)
 /* test_sf_bug_840829: a callback that collects, run while objects are being
  * deallocated by counting — a real collection, which must not see (or free
  * again) the objects being torn down. */
-static rc_heap *g_heap;
 static long cb_collect_result;
 static int cb_collect_calls;
 static void cb_collect(rc_weakref *ref, void *data)
