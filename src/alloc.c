@@ -493,24 +493,6 @@ static void unlink_page(rc__alloc *a, page *pg)
 /* Allocation                                                          */
 /* ------------------------------------------------------------------ */
 
-/* A block from pg, or NULL if it has no room.  The one place free memory is
- * read: the link, opened to the tool just before. */
-static inline block *pop(page *pg, size_t bs)
-{
-    block *b = pg->free;
-    if (RC_LIKELY(b != NULL)) {
-        rc__track_mem_defined(b, sizeof(block));
-        pg->free = b->next;
-        return b;
-    }
-    if (RC_LIKELY(pg->bump < pg->end)) {
-        b = (block *)pg->bump;
-        pg->bump += bs;
-        return b;
-    }
-    return NULL;
-}
-
 /* The head of queue[c] has no room: retire it as full and make the fullest
  * of the next few queued pages the head (so emptier pages can drain), or
  * take a new page.  Every queued page but the head has room. */
@@ -595,28 +577,21 @@ void *rc__alloc_block(rc__alloc *a, size_t size)
     size_t bs = class_size[c];
     if (RC_UNLIKELY(a->in_use + bs > a->limit))
         return NULL;
-    block *b;
     page *pg;
-    uint32_t n = a->tcn[c];
-    if (RC_LIKELY(n != 0)) {          /* the block freed last: warm */
-        b = a->tc[c][--n];
-        a->tcn[c] = n;
+    block *b = rc__stack_pop(a, c);
+    if (b) {
         pg = rc__page_of(rc__segment_of(b), b);
     } else {
         pg = a->cur[c];
-        b = pop(pg, bs);
+        b = rc__page_pop(pg, bs);
         if (RC_UNLIKELY(!b)) {
             pg = next_page(a, c);
             if (!pg)
                 return NULL;
-            b = pop(pg, bs);
+            b = rc__page_pop(pg, bs);
         }
     }
-    pg->used++;
-    *rc__live_word(rc__segment_of(b), b) |= rc__live_bit(b);
-    a->in_use += bs;
-    rc__track_block_alloc(a, b, bs);
-    return b;
+    return rc__block_taken(a, pg, b, bs);
 }
 
 /* ------------------------------------------------------------------ */
@@ -700,21 +675,10 @@ void rc__free_block(void *p)
         bad_free(p);
         return;
     }
-    *word &= ~bit;
-    rc__track_block_free(a, p, pg->bsize);
-    a->in_use -= pg->bsize;
-    a->freed += pg->bsize;
-    unsigned c = pg->cls;
-    uint32_t n = a->tcn[c];
-    if (RC_LIKELY(n < TC_MAX)) {      /* keep it for the next allocation */
-        a->tc[c][n] = p;
-        a->tcn[c] = n + 1;
-        if (RC_UNLIKELY(--pg->used == 0))
-            page_freed(a, s, pg);
-        return;
-    }
-    rc__page_push(pg, p);
-    if (RC_UNLIKELY(--pg->used == 0 || !pg->queued))
+    rc__block_given(a, pg, p, word, bit, pg->cls, a->tcn[pg->cls]);
+    /* A full page (off its queue, no free block) got a free block, or the
+     * page lost its last live block. */
+    if (RC_UNLIKELY(pg->used == 0 || (!pg->queued && pg->free)))
         page_freed(a, s, pg);
 }
 

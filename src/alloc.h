@@ -151,6 +151,47 @@ static inline unsigned rc__fine_class(size_t total)
     return (unsigned)((total - 1) >> GRANULE_SHIFT);
 }
 
+/* The steps both allocation paths share (alloc.c holds the slow one). */
+
+/* A block from pg's free list (the one read of free memory: the link,
+ * opened to the tool just before), else from its never-used tail; NULL if
+ * pg has no room. */
+RC_INLINE rc__block *rc__page_pop(rc__page *pg, size_t bs)
+{
+    rc__block *b = pg->free;
+    if (RC_LIKELY(b != NULL)) {
+        rc__track_mem_defined(b, sizeof(rc__block));
+        pg->free = b->next;
+        return b;
+    }
+    if (RC_LIKELY(pg->bump < pg->end)) {
+        b = (rc__block *)pg->bump;
+        pg->bump += bs;
+        return b;
+    }
+    return NULL;
+}
+
+/* The block of class c freed last (warm in cache); NULL if the class's
+ * stack is empty. */
+RC_INLINE rc__block *rc__stack_pop(rc__alloc *a, unsigned c)
+{
+    uint32_t n = a->tcn[c];
+    if (n == 0) return NULL;
+    a->tcn[c] = n - 1;
+    return a->tc[c][n - 1];
+}
+
+/* Block b of pg (bs bytes) becomes live. */
+RC_INLINE void *rc__block_taken(rc__alloc *a, rc__page *pg, rc__block *b, size_t bs)
+{
+    pg->used++;
+    *rc__live_word(rc__segment_of(b), b) |= rc__live_bit(b);
+    a->in_use += bs;
+    rc__track_block_alloc(a, b, bs);
+    return b;
+}
+
 /* A block of fine class c (16 (c + 1) bytes) from the class's stack of
  * recently freed blocks or its current page; NULL whenever anything else
  * must decide — the gate (a limit, the byte trigger, injected faults), an
@@ -159,31 +200,16 @@ RC_INLINE void *rc__alloc_fast(rc__alloc *a, unsigned c)
 {
     size_t bs = ((size_t)c + 1) << GRANULE_SHIFT;
     if (RC_UNLIKELY(a->in_use + bs > a->gate)) return NULL;
-    rc__block *b;
     rc__page *pg;
-    uint32_t n = a->tcn[c];
-    if (RC_LIKELY(n != 0)) {
-        b = a->tc[c][n - 1];
-        a->tcn[c] = n - 1;
+    rc__block *b = rc__stack_pop(a, c);
+    if (RC_LIKELY(b != NULL)) {
         pg = rc__page_of(rc__segment_of(b), b);
     } else {
         pg = a->cur[c];
-        b = pg->free;
-        if (b) {
-            rc__track_mem_defined(b, sizeof(rc__block));
-            pg->free = b->next;
-        } else if (pg->bump < pg->end) {
-            b = (rc__block *)pg->bump;
-            pg->bump += bs;
-        } else {
-            return NULL;
-        }
+        b = rc__page_pop(pg, bs);
+        if (RC_UNLIKELY(!b)) return NULL;
     }
-    pg->used++;
-    *rc__live_word(rc__segment_of(b), b) |= rc__live_bit(b);
-    a->in_use += bs;
-    rc__track_block_alloc(a, b, bs);
-    return b;
+    return rc__block_taken(a, pg, b, bs);
 }
 
 /* Put free block p on its page's list: the link is the one write the
@@ -197,9 +223,30 @@ static inline void rc__page_push(rc__page *pg, void *p)
     pg->free = b;
 }
 
-/* Frees block p: onto its class's stack, or when that is full onto its
- * page's free list; rc__free_block does it instead when p is big or not
- * live, or its page is about to empty or has been full. */
+/* Live block p of small page pg, whose live bit is `bit` in *word, becomes
+ * free: onto its class's stack (c = pg->cls, holding n blocks), or when that
+ * is full onto pg's free list.  The caller deals with what that means for
+ * pg (see rc__free_block). */
+RC_INLINE void rc__block_given(rc__alloc *a, rc__page *pg, void *p, uint64_t *word,
+                               uint64_t bit, unsigned c, uint32_t n)
+{
+    *word &= ~bit;
+    size_t bs = pg->bsize;
+    rc__track_block_free(a, p, bs);
+    a->in_use -= bs;
+    a->freed += bs;
+    pg->used--;
+    if (RC_LIKELY(n < TC_MAX)) {
+        a->tc[c][n] = p;
+        a->tcn[c] = n + 1;
+    } else {
+        rc__page_push(pg, p);
+    }
+}
+
+/* Frees block p when that touches nothing but p's page and the class's
+ * stack; rc__free_block does it instead when p is big or not live, or its
+ * page is about to empty, or has been full and must be queued again. */
 RC_INLINE void rc__free_fast(void *p)
 {
     rc__segment *s = rc__segment_of(p);
@@ -216,18 +263,7 @@ RC_INLINE void rc__free_fast(void *p)
         rc__free_block(p);
         return;
     }
-    *word &= ~bit;
-    size_t bs = pg->bsize;
-    rc__track_block_free(a, p, bs);
-    a->in_use -= bs;
-    a->freed += bs;
-    pg->used--;
-    if (RC_LIKELY(n < TC_MAX)) {
-        a->tc[c][n] = p;
-        a->tcn[c] = n + 1;
-    } else {
-        rc__page_push(pg, p);
-    }
+    rc__block_given(a, pg, p, word, bit, c, n);
 }
 
 #endif /* RC_ALLOC_H */
