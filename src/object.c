@@ -90,11 +90,6 @@ void rc__decref_checked(void *obj)
  * once; nothing that existed before is touched by a failure. */
 static void *alloc_block(rc_heap *h, size_t total, bool container)
 {
-    /* The fast path: room in the tracked array and a block at hand. */
-    if (RC_LIKELY(!container || h->len < h->cap)) {
-        void *b = rc__alloc_block(h->alloc, total);
-        if (RC_LIKELY(b != NULL)) return b;
-    }
     for (int attempt = 0;; attempt++) {
         if (!container || rc__reserve_track(h, 1) == 0) {
             void *b = rc__alloc_block(h->alloc, total);
@@ -122,6 +117,35 @@ static inline void zero(void *obj, size_t size)
     }
 }
 
+/* Makes block a new object of type t with a zeroed user part of `size`
+ * bytes, tracked if a container (room in the tracked array is there). */
+RC_INLINE void *init_object(rc_heap *h, void *block, const rc_type *t, size_t size,
+                            const char *file, int line, bool container)
+{
+    rc__head *hd = rc__head_of_block(block);
+#if RC__PREFIX
+    rc__prefix *p = rc__prefix_of(hd);
+    p->magic = RC__MAGIC_LIVE;
+    p->file = file;
+    p->line = (uint32_t)line;
+#else
+    (void)file;
+    (void)line;
+#endif
+    hd->refcnt = 1;
+    hd->tf = (uintptr_t)t;
+    void *obj = rc__obj_of(hd);
+    zero(obj, size);
+    if (container) { /* rc__track, inline */
+        hd->gc = h->len;
+        h->objs[h->len++] = obj;
+        h->live[RC__GEN0]++;
+    } else {
+        hd->gc = RC__UNTRACKED;
+    }
+    return obj;
+}
+
 /* The fast path of rc_new: a small object, a block at hand, no collection
  * due, room in the tracked array, no tool or interval watching.  NULL when
  * any of that fails; new_object then does everything, in full. */
@@ -137,29 +161,8 @@ RC_INLINE void *new_fast(rc_heap *h, const rc_type *t, size_t size, const char *
     void *block = rc__alloc_fast(h->alloc,
                                  rc__fine_class(RC__PREFIX + sizeof(rc__head) + size));
     if (RC_UNLIKELY(!block)) return NULL;
-    rc__head *hd = rc__head_of_block(block);
-#if RC__PREFIX
-    rc__prefix *p = rc__prefix_of(hd);
-    p->magic = RC__MAGIC_LIVE;
-    p->file = file;
-    p->line = (uint32_t)line;
-#else
-    (void)file;
-    (void)line;
-#endif
-    hd->refcnt = 1;
-    hd->tf = (uintptr_t)t;
-    void *obj = rc__obj_of(hd);
-    zero(obj, size);
-    if (container) {
-        h->count[0]++;
-        hd->gc = h->len;
-        h->objs[h->len++] = obj;
-        h->live[RC__GEN0]++;
-    } else {
-        hd->gc = RC__UNTRACKED;
-    }
-    return obj;
+    if (container) h->count[0]++;
+    return init_object(h, block, t, size, file, line, container);
 }
 
 /* The real functions behind the macros of the same names (recycle.h). */
@@ -185,27 +188,7 @@ static __attribute__((noinline)) void *new_object(rc_heap *h, const rc_type *t, 
         if (container && h->count[0] > 0) h->count[0]--;
         return rc__fail_null(h, RC_ENOMEM);
     }
-    rc__head *hd = rc__head_of_block(block);
-#if RC__PREFIX
-    rc__prefix *p = rc__prefix_of(hd);
-    p->magic = RC__MAGIC_LIVE;
-    p->file = file;
-    p->line = (uint32_t)line;
-#else
-    (void)file;
-    (void)line;
-#endif
-    hd->refcnt = 1;
-    hd->gc = RC__UNTRACKED;
-    hd->tf = (uintptr_t)t;
-    void *obj = rc__obj_of(hd);
-    zero(obj, size);
-    if (container) { /* rc__track, inline; room was reserved */
-        hd->gc = h->len;
-        h->objs[h->len++] = obj;
-        h->live[RC__GEN0]++;
-    }
-    return obj;
+    return init_object(h, block, t, size, file, line, container);
 }
 
 /* With the leak-hunting tools on (heap->tools): new_object, then their
