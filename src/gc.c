@@ -201,6 +201,7 @@ void rc__maybe_compact(rc_heap *h)
 
 void rc__untrack(rc_heap *h, rc__head *hd)
 {
+    if (rc__untrack_young(h, hd)) return;
     if (rc__has(hd, RC__F_COLLECTING)) {
         /* In the set being collected (after find_roots, so gc is an
          * index): leave the set.  Band counts are rebuilt at the end. */
@@ -218,15 +219,7 @@ void rc__untrack(rc_heap *h, rc__head *hd)
         h->compact_due = true;
         return;
     }
-    int b = rc__band_of(h, i);
-    h->live[b]--;
-    if (b == RC__GEN0 && i + 1 == h->len) {
-        /* The common case: the newest object dies first. */
-        do h->len--;
-        while (h->len > h->band[RC__GEN0] && !h->objs[h->len - 1]);
-        if (RC_UNLIKELY(h->cap > RC__OBJS_MIN && h->len < h->cap / 4)) rc__maybe_shrink(h);
-        return;
-    }
+    h->live[rc__band_of(h, i)]--; /* an older band: gen0 was handled above */
     rc__maybe_compact(h);
 }
 

@@ -224,6 +224,28 @@ RC_INTERNAL void rc__maybe_compact(rc_heap *h);
  * unused (never below RC__OBJS_MIN slots; not during a collection). */
 #define RC__OBJS_MIN 4096
 RC_INTERNAL void rc__maybe_shrink(rc_heap *h);
+
+/* rc__untrack's common case, inline for the counting path: hd is in gen0
+ * and no collection runs.  Its slot becomes a tombstone, or the array's tail
+ * shrinks when it was the newest object.  Gen0's holes are swept when gen0
+ * is mostly holes; the whole-array test runs when an older object dies
+ * (rc__untrack).  Returns false, doing nothing, in every other case. */
+RC_INLINE bool rc__untrack_young(rc_heap *h, rc__head *hd)
+{
+    uint32_t i = hd->gc;
+    if (i == RC__UNTRACKED || i < h->band[RC__GEN0] || h->collecting) return false;
+    h->objs[i] = NULL;
+    hd->gc = RC__UNTRACKED;
+    h->live[RC__GEN0]--;
+    if (i + 1 == h->len) {
+        do h->len--;
+        while (h->len > h->band[RC__GEN0] && !h->objs[h->len - 1]);
+        if (RC_UNLIKELY(h->cap > RC__OBJS_MIN && h->len < h->cap / 4)) rc__maybe_shrink(h);
+    } else if (h->len - h->band[RC__GEN0] > 2 * h->live[RC__GEN0] + 1024) {
+        rc__maybe_compact(h);
+    }
+    return true;
+}
 RC_INTERNAL void rc__maybe_collect(rc_heap *h);          /* automatic trigger */
 RC_INTERNAL long rc__collect(rc_heap *h, int generation, bool automatic);
 RC_INTERNAL int  rc__band_of(const rc_heap *h, uint32_t i);

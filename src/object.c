@@ -310,38 +310,12 @@ static int visit_clear(void **slot, void *arg)
     return 0;
 }
 
-/* Untracks a dying object on the counting path: the common case — the
- * object is in gen0, no collection running — inline (rc__untrack's logic);
- * the rest in gc.c. */
-RC_INLINE void untrack_dying(rc_heap *h, rc__head *hd)
-{
-    uint32_t i = hd->gc;
-    if (RC_LIKELY(i != RC__UNTRACKED && i >= h->band[RC__GEN0] && !h->collecting)) {
-        h->objs[i] = NULL;
-        hd->gc = RC__UNTRACKED;
-        h->live[RC__GEN0]--;
-        if (i + 1 == h->len) { /* the newest object dies first */
-            do h->len--;
-            while (h->len > h->band[RC__GEN0] && !h->objs[h->len - 1]);
-            if (RC_UNLIKELY(h->cap > RC__OBJS_MIN && h->len < h->cap / 4))
-                rc__maybe_shrink(h);
-        } else if (h->len - h->band[RC__GEN0] > 2 * h->live[RC__GEN0] + 1024) {
-            /* Only gen0's own test here: holes elsewhere are tested when
-             * they are made (rc__untrack), gen0's holes counted with them,
-             * and gen0's are bounded by this test. */
-            rc__maybe_compact(h);
-        }
-        return;
-    }
-    if (i != RC__UNTRACKED || rc__has(hd, RC__F_COLLECTING)) rc__untrack(h, hd);
-}
-
 /* The object's count is zero: finalize it (once; it may resurrect), clear
  * its weak references and run their callbacks, drop its references, release
  * it and free its memory.  A `deferred` object was untracked when it was
  * put on the deferred list (unless frozen) and is tracked again if it
  * resurrects. */
-static void free_object(rc_heap *h, rc__head *hd, bool deferred)
+RC_INLINE void free_object(rc_heap *h, rc__head *hd, bool deferred)
 {
     const rc_type *t = rc__type(hd);
     void *obj = rc__obj_of(hd);
@@ -359,7 +333,9 @@ static void free_object(rc_heap *h, rc__head *hd, bool deferred)
     }
     /* It dies.  Untrack first: no collection that a callback, a release or
      * a child's finalizer starts may see an object whose count is zero. */
-    untrack_dying(h, hd);
+    if (hd->gc != RC__UNTRACKED || rc__has(hd, RC__F_COLLECTING)) {
+        if (!rc__untrack_young(h, hd)) rc__untrack(h, hd);
+    }
     if (RC_UNLIKELY(rc__has(hd, RC__F_WEAKREFD))) rc__wr_call(rc__wr_clear(h, hd));
     /* Drop every reference it holds; the type writes only traverse. */
     if (t->traverse) t->traverse(obj, visit_clear, NULL);
@@ -384,23 +360,12 @@ void rc__dealloc(void *obj)
     rc_heap *h = rc__owner_of(rc__block_of(hd));
     const rc_type *t = (const rc_type *)hd->tf; /* flags, if any, checked below */
 
-    /* The fast path: no flag, no finalizer, no release, no tools; an atomic
-     * object is simply freed. */
-    if (RC_LIKELY(!(hd->tf & RC__F_MASK) && !t->finalize && !t->release && !h->tools &&
-                  !h->dying)) {
-        if (!t->traverse) {
-            rc__release_and_free(h, hd, t);
-            return;
-        }
-        if (RC_LIKELY(h->dealloc_depth < RC__DEALLOC_DEPTH_MAX)) {
-            untrack_dying(h, hd);
-            h->dealloc_depth++;
-            t->traverse(obj, visit_clear, NULL);
-            h->dealloc_depth--;
-            rc__release_and_free(h, hd, t);
-            if (RC_UNLIKELY(h->dealloc_depth == 0 && h->deferred.len > 0)) drain_deferred(h);
-            return;
-        }
+    /* The fastest path: an atomic object with no flag, no finalizer, no
+     * release and no tools watching is simply freed. */
+    if (RC_LIKELY(!(hd->tf & RC__F_MASK) && !t->traverse && !t->finalize && !t->release &&
+                  !h->tools && !h->dying)) {
+        rc__release_and_free(h, hd, t);
+        return;
     }
     if (RC_UNLIKELY(h->dying)) return; /* rc_heap_free frees everything at once */
 
@@ -418,5 +383,5 @@ void rc__dealloc(void *obj)
     h->dealloc_depth++;
     free_object(h, hd, false);
     h->dealloc_depth--;
-    if (h->dealloc_depth == 0) drain_deferred(h);
+    if (h->dealloc_depth == 0 && h->deferred.len > 0) drain_deferred(h);
 }
