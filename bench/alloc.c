@@ -19,18 +19,7 @@
 #if defined(SYS_RECYCLE)
 #include <recycle.h>
 #elif defined(SYS_MALLOC)
-#if defined(ALLOC_MIMALLOC)
-#include <mimalloc.h>
-#define ALLOC(sz) mi_malloc(sz)
-#define FREE(p)   mi_free(p)
-#elif defined(ALLOC_JEMALLOC)
-#include <jemalloc/jemalloc.h>
-#define ALLOC(sz) mallocx((sz), 0)
-#define FREE(p)   dallocx((p), 0)
-#else
-#define ALLOC(sz) malloc(sz)
-#define FREE(p)   free(p)
-#endif
+/* ALLOC and FREE: common.h */
 #else
 #error "compile with -DSYS_RECYCLE or -DSYS_MALLOC"
 #endif

@@ -190,4 +190,22 @@ static inline void bench_emit(const char *kase, const char *fmt, ...)
     printf("}\n");
     fflush(stdout);
 }
+/* -DSYS_MALLOC: ALLOC and FREE are malloc/free of the allocator named by
+ * -DALLOC_MIMALLOC (mi_malloc/mi_free), -DALLOC_JEMALLOC (mallocx/dallocx)
+ * or neither (glibc), one executable per allocator. */
+#if defined(SYS_MALLOC)
+#if defined(ALLOC_MIMALLOC)
+#include <mimalloc.h>
+#define ALLOC(sz) mi_malloc(sz)
+#define FREE(p)   mi_free(p)
+#elif defined(ALLOC_JEMALLOC)
+#include <jemalloc/jemalloc.h>
+#define ALLOC(sz) mallocx((sz), 0)
+#define FREE(p)   dallocx((p), 0)
+#else
+#define ALLOC(sz) malloc(sz)
+#define FREE(p)   free(p)
+#endif
+#endif
+
 #endif

@@ -19,15 +19,7 @@
 #elif defined(SYS_BOEHM)
 #include <gc.h>
 #elif defined(SYS_MALLOC)
-#if defined(ALLOC_MIMALLOC)
-#include <mimalloc.h>
-#define ALLOC(sz) mi_malloc(sz)
-#elif defined(ALLOC_JEMALLOC)
-#include <jemalloc/jemalloc.h>
-#define ALLOC(sz) mallocx((sz), 0)
-#else
-#define ALLOC(sz) malloc(sz)
-#endif
+/* ALLOC and FREE: common.h */
 #else
 #error "compile with -DSYS_RECYCLE, -DSYS_BOEHM or -DSYS_MALLOC"
 #endif

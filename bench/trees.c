@@ -29,18 +29,7 @@
 #elif defined(SYS_BOEHM)
 #include <gc.h>
 #elif defined(SYS_MALLOC)
-#if defined(ALLOC_MIMALLOC)
-#include <mimalloc.h>
-#define ALLOC(sz) mi_malloc(sz)
-#define FREE(p)   mi_free(p)
-#elif defined(ALLOC_JEMALLOC)
-#include <jemalloc/jemalloc.h>
-#define ALLOC(sz) mallocx((sz), 0)
-#define FREE(p)   dallocx((p), 0)
-#else
-#define ALLOC(sz) malloc(sz)
-#define FREE(p)   free(p)
-#endif
+/* ALLOC and FREE: common.h */
 #else
 #error "compile with -DSYS_RECYCLE, -DSYS_BOEHM or -DSYS_MALLOC"
 #endif
