@@ -8,12 +8,13 @@
  * A *segment* is 4 MiB of address space from mmap, aligned to its size, so
  * the segment of a block is its address with the low 22 bits cleared.  It
  * is cut into 64 *pages* of 64 KiB.  Page 0 holds the segment header: the
- * owning heap and allocator, 64 page descriptors and 64 live bitmaps.  Pages
- * 1..63 each hold *blocks* of one size class:
+ * owning heap and allocator and 64 page descriptors.  Pages 1..63 each hold
+ * *blocks* of one size class:
  *
  *   segment  [ header | page 1 | page 2 | ...              | page 63 ]  4 MiB
  *   page     [ block | block | ... | block | tail < 1 block ]            64 KiB
- *   block    [ next: 8 bytes, only while on a page's free list | 8.. untouched ]
+ *   block    [ next | mark | 16.. untouched ]   (free)
+ *            [ owner's  | non-zero | ...    ]   (live)
  *
  *   rc__block_owner(b) = seg(b)->owner
  *   rc__block_size(b)  = seg(b)->pages[(b - seg(b)) >> 16].bsize
@@ -30,11 +31,16 @@
  * above.  Blocks are 16-byte aligned because pages are and every class is a
  * multiple of 16.
  *
- * Live bitmaps.  Each page has 4096 bits, one per 16-byte granule; a bit is
- * set iff a live block starts there.  They make rc__alloc_walk and
- * rc__alloc_owns exact without reading block memory (which is poisoned
- * while free), and catch a double free for the price of the bit test the
- * free path does anyway.
+ * Live marks.  Word 1 of a block is zero while it is free and non-zero while
+ * it is live: the allocator writes 1 when it hands the block out and 0 when
+ * it takes it back, and the owner keeps it non-zero in between (the object
+ * header's type word sits there).  Every block below a page's bump pointer
+ * has been handed out at least once, so it has a mark; rc__alloc_walk and
+ * rc__alloc_owns read it (opening the word to the tool for the read), and
+ * the free path catches a double free with it.  (These were bitmaps in the
+ * segment header until they cost the free+allocate pair 20 instructions of
+ * its ~200; the mark costs one store each way, in a line the pair touches
+ * anyway.)
  *
  * Page states.  A page of a small segment is
  *   free      bsize == 0; bit set in seg->free_mask.  "Dirty" (bit also in
@@ -47,9 +53,10 @@
  * room).
  *
  * The class cache.  A freed block first goes to a->tc[c], a stack of up to
- * TC_MAX recently freed blocks of its class, kept in the allocator rather
- * than in the blocks; allocation takes from it first, then from cur[c]
- * (free list, then bump).  The stack is what makes a large working set
+ * TC_MAX recently freed blocks of its class (each with its page, so that
+ * taking it again needs no lookup), kept in the allocator rather than in
+ * the blocks; allocation takes from it first, then from cur[c] (free list,
+ * then bump).  The stack is what makes a large working set
  * fast: once a page is current, its free list holds blocks freed long ago,
  * and following the list is a cache miss per allocation, while the stack
  * hands back a block the program touched a moment ago, and freeing into it
@@ -62,7 +69,11 @@
  * Invariants, for every page p of class c, segment s, allocator a:
  *   p.used + (blocks of p in tc[c]) + len(p.free) + (p.end - p.bump) / p.bsize
  *          == p.capacity
- *   p.used == popcount(live bits of p);   p.used == 0 => no block of p in tc[c]
+ *   p.used == (blocks of p below p.bump with a non-zero mark)
+ *   p.used == 0 => no block of p in tc[c];   every block in tc[c] or on a
+ *          free list has a zero mark;   tc[c][i].pg is tc[c][i].b's page
+ *   tcn[BIG_CLASS] == TC_MAX (a big block's page has class BIG_CLASS, so
+ *          the free fast path sends it to the slow one)
  *   p.queued  <=>  p on queue[c];   !p.queued  =>  p.free == NULL && p.bump == p.end
  *   every queued page but the head has room
  *   a.cur[c] == (queue[c] empty ? &a.none : head of queue[c])
@@ -78,11 +89,12 @@
  * Fast paths, inline in the object layer (alloc.h), no syscall, no lock, no
  * division; everything else is out of line here:
  *   alloc: one compare against the gate (the limit, the byte trigger, fault
- *          injection), pop the class stack (else the page's free list, else
- *          bump), one increment and one bit set in the page's header, add.
- *   free:  mask and shift to the page descriptor, test-and-clear one bit,
+ *          injection, the owner's tools), pop the class stack (else the
+ *          page's free list, else bump), one increment in the page's
+ *          header, add, write the mark.
+ *   free:  mask and shift to the page descriptor, test the mark, clear it,
  *          subtract, push on the class stack (else the page's free list),
- *          one decrement; no access to the block while the stack has room.
+ *          one decrement.
  * Slow paths: a class's head page ran out (pick the fullest of the next few
  * queued pages, else a new page); a full page got a free block on its list
  * (queue it at the tail); a page lost its last live block (take its blocks
@@ -147,10 +159,19 @@ static inline char *page_start(segment *s, unsigned i)
     return (char *)s + ((size_t)i << PG_SHIFT);
 }
 
-static inline unsigned granule(const void *p)
+/* Whether p (in page pg, below its bump) is where a block starts.  The
+ * division is paid in debug builds and by rc__alloc_owns only: elsewhere
+ * the pointer comes from the object layer, which got it from a block. */
+static inline bool is_block_start(segment *s, const page *pg, const void *p)
 {
-    return (unsigned)(((uintptr_t)p >> GRANULE_SHIFT) & (GRANULES - 1));
+    size_t off = (size_t)((const char *)p - page_start(s, pg->index));
+    return off % pg->bsize == 0;
 }
+#if defined(RC_DEBUG) && RC_DEBUG
+#define checked_start(s, pg, p) is_block_start(s, pg, p)
+#else
+#define checked_start(s, pg, p) true
+#endif
 
 static inline unsigned class_of(size_t size)
 {
@@ -554,6 +575,7 @@ SLOW static void *alloc_big(rc__alloc *a, size_t size)
         pg->bsize = usable;
         pg->epoch = a->epoch;
         pg->capacity = 1;
+        pg->cls = BIG_CLASS;
         pg->big = true;
         a->committed += map;
     }
@@ -562,8 +584,9 @@ SLOW static void *alloc_big(rc__alloc *a, size_t size)
     a->in_use += usable;
     a->nbig++;
     a->big_bytes += usable;
-    void *b = (char *)s + BIG_HDR;
+    block *b = (block *)((char *)s + BIG_HDR);
     rc__track_block_alloc(a, b, usable);
+    b->mark = 1;
     return b;
 }
 
@@ -577,21 +600,22 @@ void *rc__alloc_block(rc__alloc *a, size_t size)
     size_t bs = class_size[c];
     if (RC_UNLIKELY(a->in_use + bs > a->limit))
         return NULL;
-    page *pg;
-    block *b = rc__stack_pop(a, c);
-    if (b) {
-        pg = rc__page_of(rc__segment_of(b), b);
+    block *b;
+    uint32_t n = a->tcn[c];
+    if (n) {
+        a->tcn[c] = n - 1;
+        b = a->tc[c][n - 1].b;
+        a->tc[c][n - 1].pg->used++;
     } else {
-        pg = a->cur[c];
-        b = rc__page_pop(pg, bs);
+        b = rc__page_pop(a->cur[c], bs);
         if (RC_UNLIKELY(!b)) {
-            pg = next_page(a, c);
+            page *pg = next_page(a, c);
             if (!pg)
                 return NULL;
             b = rc__page_pop(pg, bs);
         }
     }
-    return rc__block_taken(a, pg, b, bs);
+    return rc__block_taken(a, b, bs);
 }
 
 /* ------------------------------------------------------------------ */
@@ -615,11 +639,9 @@ SLOW static void free_big(rc__alloc *a, segment *s, void *p)
         return;
     }
     pg->used = 0;
-    a->in_use -= pg->bsize;
-    a->freed += pg->bsize;
     a->nbig--;
     a->big_bytes -= pg->bsize;
-    rc__track_block_free(a, p, pg->bsize);
+    rc__block_given(a, p, pg->bsize);
     remove_segment(a, s);
     if (a->nbig_cache < BIG_CACHE_N && s->size <= BIG_CACHE_MAX &&
         a->big_cache_bytes + s->size <= BIG_CACHE_BYTES) {
@@ -631,24 +653,25 @@ SLOW static void free_big(rc__alloc *a, segment *s, void *p)
     unmap(s, s->size);
 }
 
-/* pg has no live block left: its blocks in the class's cache go back to
+/* pg has no live block left: its blocks in the class's stack go back to
  * it, so that it can be returned. */
 static void uncache_page(rc__alloc *a, page *pg)
 {
     unsigned c = pg->cls;
     uint32_t n = a->tcn[c], kept = 0;
     for (uint32_t i = 0; i < n; i++) {
-        void *p = a->tc[c][i];
-        if (rc__page_of(rc__segment_of(p), p) == pg)
-            rc__page_push(pg, p);
+        if (a->tc[c][i].pg == pg)
+            rc__page_push(pg, a->tc[c][i].b);
         else
-            a->tc[c][kept++] = p;
+            a->tc[c][kept++] = a->tc[c][i];
     }
     a->tcn[c] = kept;
 }
 
-/* The slow half of rc__free_block: pg was full, or is now empty. */
-SLOW static void page_freed(rc__alloc *a, segment *s, page *pg)
+/* pg got a block back on its free list and was full (off its queue): it is
+ * queued again at the tail.  pg has no live block left: it is returned to
+ * its segment, unless it is its class's only page. */
+void rc__page_changed(rc__alloc *a, page *pg)
 {
     if (pg->used == 0)
         uncache_page(a, pg);
@@ -656,7 +679,7 @@ SLOW static void page_freed(rc__alloc *a, segment *s, page *pg)
         push_tail(a, pg);
     if (pg->used == 0 && !(a->head[pg->cls] == pg && pg->next == NULL)) {
         unlink_page(a, pg);
-        release_page(a, s, pg);
+        release_page(a, rc__segment_of(pg), pg);
     }
 }
 
@@ -669,18 +692,61 @@ void rc__free_block(void *p)
         free_big(a, s, p);
         return;
     }
-    uint64_t *word = rc__live_word(s, p);
-    uint64_t bit = rc__live_bit(p);
-    if (RC_UNLIKELY(!(*word & bit))) {
+    if (RC_UNLIKELY(!pg->bsize || (char *)p >= pg->bump || !checked_start(s, pg, p) ||
+                    !rc__block_live(p))) {
         bad_free(p);
         return;
     }
-    rc__block_given(a, pg, p, word, bit, pg->cls, a->tcn[pg->cls]);
-    /* A full page (off its queue, no free block) got a free block, or the
-     * page lost its last live block. */
-    if (RC_UNLIKELY(pg->used == 0 || (!pg->queued && pg->free)))
-        page_freed(a, s, pg);
+    rc__block_given(a, p, pg->bsize);
+    unsigned c = pg->cls;
+    uint32_t n = a->tcn[c];
+    if (n < TC_MAX) {
+        a->tc[c][n] = (rc__cached){p, pg};
+        a->tcn[c] = n + 1;
+    } else {
+        rc__page_push(pg, p);
+    }
+    if (--pg->used == 0 || (!pg->queued && pg->free))
+        rc__page_changed(a, pg);
 }
+
+/* ------------------------------------------------------------------ */
+/* Reading pages: live blocks, stacked blocks                          */
+/* ------------------------------------------------------------------ */
+
+/* Calls fn on every live block of small page i of s, in address order,
+ * until it returns non-zero; returns that.  Only blocks below the bump
+ * pointer have ever been handed out, and each has a mark. */
+static int walk_page(segment *s, unsigned i, int (*fn)(void *block, void *arg), void *arg)
+{
+    page *pg = &s->pages[i];
+    for (char *b = page_start(s, i); b < pg->bump; b += pg->bsize) {
+        if (!rc__block_live((block *)b))
+            continue;
+        int r = fn(b, arg);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+#if defined(RC_DEBUG) && RC_DEBUG
+/* Blocks of pg sitting in its class's stack. */
+static size_t stacked(const rc__alloc *a, const page *pg)
+{
+    size_t n = 0;
+    for (uint32_t t = 0; t < a->tcn[pg->cls]; t++)
+        n += a->tc[pg->cls][t].pg == pg;
+    return n;
+}
+
+static int count_block(void *b, void *arg)
+{
+    (void)b;
+    (*(size_t *)arg)++;
+    return 0;
+}
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Whole-allocator validation (debug builds)                           */
@@ -741,12 +807,9 @@ static void validate(const rc__alloc *a)
             VALID(!(s->free_mask & bit));
             used_pages++;
             committed += PG_SIZE;
-            size_t live = 0, cached = 0;
-            for (unsigned w = 0; w < LIVE_WORDS; w++)
-                live += (size_t)__builtin_popcountll(s->live[i][w]);
+            size_t live = 0, cached = stacked(a, pg);
+            walk_page(s, i, count_block, &live);
             VALID(live == pg->used);
-            for (uint32_t t = 0; t < a->tcn[pg->cls]; t++)
-                cached += rc__page_of(rc__segment_of(a->tc[pg->cls][t]), a->tc[pg->cls][t]) == pg;
             VALID(pg->used || !cached);
             size_t unbumped = (size_t)(pg->end - pg->bump) / pg->bsize;
             VALID(pg->used + cached + free_list_length(pg) + unbumped == pg->capacity);
@@ -761,8 +824,14 @@ static void validate(const rc__alloc *a)
     VALID(committed == a->committed);
     VALID(dirty == a->dirty);
     VALID(empty == a->empty_segs);
+    VALID(a->tcn[BIG_CLASS] == TC_MAX);
     for (unsigned c = 0; c < NCLASSES; c++) {
         VALID(a->tcn[c] <= TC_MAX);
+        for (uint32_t t = 0; t < a->tcn[c]; t++) {
+            const rc__cached *k = &a->tc[c][t];
+            VALID(k->pg == rc__page_of(rc__segment_of(k->b), k->b));
+            VALID(k->pg->cls == c && !rc__block_live(k->b));
+        }
         VALID(a->cur[c] == (a->head[c] ? a->head[c] : &a->none));
         const page *prev = NULL;
         for (const page *pg = a->head[c]; pg; prev = pg, pg = pg->next) {
@@ -826,6 +895,11 @@ void rc__alloc_set_gate(rc__alloc *a, size_t bytes)
     update_gate(a);
 }
 
+void rc__alloc_set_watched(rc__alloc *a, bool on)
+{
+    a->watched = on;
+}
+
 /* Reads nothing outside the allocator's own headers until the segment
  * table has vouched for the address. */
 bool rc__alloc_owns(const rc__alloc *a, const void *p)
@@ -839,10 +913,10 @@ bool rc__alloc_owns(const rc__alloc *a, const void *p)
     if (s->big)
         return u == (uintptr_t)s + BIG_HDR && s->pages[0].used == 1;
     size_t i = (u - (uintptr_t)s) >> PG_SHIFT;
-    if (i == 0)
+    const page *pg = &s->pages[i];
+    if (i == 0 || !pg->bsize || (const char *)p >= pg->bump || !is_block_start(s, pg, p))
         return false;
-    unsigned g = granule(p);
-    return (s->live[i][g >> 6] >> (g & 63)) & 1;
+    return rc__block_live((block *)p);
 }
 
 /* Whether a page was given out before the walk that started at epoch e. */
@@ -878,17 +952,9 @@ int rc__alloc_walk(rc__alloc *a, int (*fn)(void *block, void *arg), void *arg)
         for (unsigned i = 1; i < PAGES; i++) {
             if (!s->pages[i].bsize || !born_before(&s->pages[i], e))
                 continue;
-            char *start = page_start(s, i);
-            for (unsigned w = 0; w < LIVE_WORDS; w++) {
-                uint64_t bits = s->live[i][w];
-                while (bits) {
-                    unsigned g = w * 64 + (unsigned)__builtin_ctzll(bits);
-                    bits &= bits - 1;
-                    int r = fn(start + ((size_t)g << GRANULE_SHIFT), arg);
-                    if (r)
-                        return r;
-                }
-            }
+            int r = walk_page(s, i, fn, arg);
+            if (r)
+                return r;
         }
     }
 }
@@ -972,6 +1038,7 @@ rc__alloc *rc__alloc_new(rc_heap *owner, size_t limit, unsigned long fail_after)
     a->none.bump = a->none.end = (char *)&a->none;
     for (unsigned c = 0; c < NCLASSES; c++)
         a->cur[c] = &a->none;
+    a->tcn[BIG_CLASS] = TC_MAX;
     rc__track_pool_new(a);
     return a;
 }

@@ -27,7 +27,6 @@
 #define PAGES         (SEG_SIZE >> PG_SHIFT)            /* 64     */
 #define GRANULE_SHIFT 4                                 /* 16 B   */
 #define GRANULES      (PG_SIZE >> GRANULE_SHIFT)        /* 4096   */
-#define LIVE_WORDS    (GRANULES / 64)                   /* 64     */
 #define FINE_MAX      528                               /* 16-byte steps up to here */
 #define SMALL_MAX     16384                             /* larger: a big segment */
 #define NCLASSES      53
@@ -36,11 +35,20 @@
 #define BIG_CACHE_N     128                /* big segments kept at most       */
 #define BIG_CACHE_BYTES ((size_t)8 << 20)  /* and their bytes at most         */
 #define TC_MAX        32                                /* recently freed blocks per class */
+#define BIG_CLASS     NCLASSES                          /* the class of a big block's page */
 
 
+/* A block's first two words belong to the allocator while it is free:
+ *   next  the free-list link, while on a page's free list;
+ *   mark  0 while free, non-zero while live.  The allocator writes 1 when it
+ *         hands the block out; the owner may store any non-zero word there
+ *         (the object layer keeps its type word there) and must keep it
+ *         non-zero until it frees the block.  A walk or an ownership test
+ *         tells live blocks from free ones by this word alone.
+ * Bytes 16.. are never touched. */
 typedef struct rc__block {
-    struct rc__block *next; /* only while on a page's free list; bytes 8.. are
-                         * never touched */
+    struct rc__block *next;
+    uintptr_t         mark;
 } rc__block;
 
 typedef struct rc__page {
@@ -51,12 +59,19 @@ typedef struct rc__page {
     size_t       bsize;      /* bytes per block; 0 = page free */
     uint16_t     used;       /* live blocks */
     uint16_t     capacity;   /* blocks that fit (<= 4096) */
-    uint8_t      cls;
+    uint8_t      cls;        /* BIG_CLASS for a big segment's page */
     uint8_t      index;      /* in its segment */
     bool         queued;
     bool         big;        /* pages[0] of a big segment */
     uint32_t     epoch;      /* a->epoch when the page was given out */
 } rc__page;
+
+/* A block in a class stack, with its page (saves the lookup when it is
+ * taken again). */
+typedef struct rc__cached {
+    rc__block *b;
+    rc__page  *pg;
+} rc__cached;
 
 typedef struct rc__segment {
     rc_heap   *owner;
@@ -67,7 +82,6 @@ typedef struct rc__segment {
     uint32_t   used_pages;
     bool       big;
     rc__page   pages[PAGES];             /* a big segment has pages[0] only */
-    uint64_t   live[PAGES][LIVE_WORDS];  /* small segments only */
 } rc__segment;
 
 #define BIG_HDR ((offsetof(rc__segment, pages) + sizeof(rc__page) + 15) & ~(size_t)15)
@@ -87,8 +101,11 @@ struct rc__alloc {
     size_t     limit;          /* SIZE_MAX = none */
     uint64_t   calls;          /* rc__alloc_block calls so far */
     uint64_t   fail_at;        /* UINT64_MAX = never */
-    uint32_t   tcn[NCLASSES];  /* recently freed blocks per class: */
-    void      *tc[NCLASSES][TC_MAX]; /* a stack, newest last */
+    bool       watched;        /* the owner wants to see every free (its
+                                  fast free path reads this and declines) */
+    uint32_t   tcn[NCLASSES + 1]; /* recently freed blocks per class (tcn[BIG_CLASS]
+                                     stays TC_MAX: big blocks never stack) */
+    rc__cached tc[NCLASSES][TC_MAX]; /* a stack, newest last */
     rc__page  *cur[NCLASSES];  /* the page each class allocates from */
     rc_heap   *owner;
     rc__page  *head[NCLASSES], *tail[NCLASSES];
@@ -123,19 +140,6 @@ static inline rc__page *rc__page_of(rc__segment *s, const void *p)
     return &s->pages[((uintptr_t)p - (uintptr_t)s) >> PG_SHIFT];
 }
 
-/* The word of the live bitmap that holds p's bit, from p's address alone. */
-static inline uint64_t *rc__live_word(rc__segment *s, const void *p)
-{
-    size_t off = (uintptr_t)p - (uintptr_t)s;
-    return &s->live[off >> PG_SHIFT][(off >> (GRANULE_SHIFT + 6)) & (LIVE_WORDS - 1)];
-}
-
-/* p's bit in its live word. */
-static inline uint64_t rc__live_bit(const void *p)
-{
-    return (uint64_t)1 << (((uintptr_t)p >> GRANULE_SHIFT) & 63);
-}
-
 static inline rc_heap *rc__owner_of(const void *block)
 {
     return rc__segment_of(block)->owner;
@@ -155,115 +159,110 @@ static inline unsigned rc__fine_class(size_t total)
 
 /* A block from pg's free list (the one read of free memory: the link,
  * opened to the tool just before), else from its never-used tail; NULL if
- * pg has no room. */
+ * pg has no room.  The page counts it as used from here on. */
 RC_INLINE rc__block *rc__page_pop(rc__page *pg, size_t bs)
 {
     rc__block *b = pg->free;
     if (RC_LIKELY(b != NULL)) {
-        rc__track_mem_defined(b, sizeof(rc__block));
+        rc__track_mem_defined(b, sizeof b->next);
         pg->free = b->next;
-        return b;
-    }
-    if (RC_LIKELY(pg->bump < pg->end)) {
+    } else if (RC_LIKELY(pg->bump < pg->end)) {
         b = (rc__block *)pg->bump;
         pg->bump += bs;
-        return b;
+    } else {
+        return NULL;
     }
-    return NULL;
-}
-
-/* The block of class c freed last (warm in cache); NULL if the class's
- * stack is empty. */
-RC_INLINE rc__block *rc__stack_pop(rc__alloc *a, unsigned c)
-{
-    uint32_t n = a->tcn[c];
-    if (n == 0) return NULL;
-    a->tcn[c] = n - 1;
-    return a->tc[c][n - 1];
-}
-
-/* Block b of pg (bs bytes) becomes live. */
-RC_INLINE void *rc__block_taken(rc__alloc *a, rc__page *pg, rc__block *b, size_t bs)
-{
     pg->used++;
-    *rc__live_word(rc__segment_of(b), b) |= rc__live_bit(b);
+    return b;
+}
+
+/* Block b (bs bytes) becomes live. */
+RC_INLINE void *rc__block_taken(rc__alloc *a, rc__block *b, size_t bs)
+{
     a->in_use += bs;
     rc__track_block_alloc(a, b, bs);
+    b->mark = 1;
     return b;
 }
 
 /* A block of fine class c (16 (c + 1) bytes) from the class's stack of
  * recently freed blocks or its current page; NULL whenever anything else
- * must decide — the gate (a limit, the byte trigger, injected faults), an
- * exhausted page — and then rc__alloc_block does it all. */
+ * must decide — the gate (a limit, the byte trigger, injected faults, a
+ * tool or interval watching the heap), an exhausted page — and then
+ * rc__alloc_block does it all. */
 RC_INLINE void *rc__alloc_fast(rc__alloc *a, unsigned c)
 {
     size_t bs = ((size_t)c + 1) << GRANULE_SHIFT;
     if (RC_UNLIKELY(a->in_use + bs > a->gate)) return NULL;
-    rc__page *pg;
-    rc__block *b = rc__stack_pop(a, c);
-    if (RC_LIKELY(b != NULL)) {
-        pg = rc__page_of(rc__segment_of(b), b);
+    rc__block *b;
+    uint32_t n = a->tcn[c];
+    if (RC_LIKELY(n != 0)) {
+        a->tcn[c] = n - 1;
+        b = a->tc[c][n - 1].b;
+        a->tc[c][n - 1].pg->used++;
     } else {
-        pg = a->cur[c];
-        b = rc__page_pop(pg, bs);
+        b = rc__page_pop(a->cur[c], bs);
         if (RC_UNLIKELY(!b)) return NULL;
     }
-    return rc__block_taken(a, pg, b, bs);
+    return rc__block_taken(a, b, bs);
+}
+
+/* Whether block b, a block start below its page's bump, is live: its mark,
+ * read with the word opened to the tool (and closed again if free). */
+RC_INLINE bool rc__block_live(rc__block *b)
+{
+#if RC_TRACK_ENABLED
+    rc__track_mem_defined(&b->mark, sizeof b->mark);
+    if (b->mark != 0) return true;
+    rc__track_mem_noaccess(&b->mark, sizeof b->mark);
+    return false;
+#else
+    return b->mark != 0;
+#endif
+}
+
+/* Live block p (bs bytes) becomes free: marked, poisoned, uncounted (the
+ * caller keeps its page's count). */
+RC_INLINE void rc__block_given(rc__alloc *a, rc__block *b, size_t bs)
+{
+    b->mark = 0;
+    rc__track_block_free(a, b, bs);
+    a->in_use -= bs;
+    a->freed += bs;
 }
 
 /* Put free block p on its page's list: the link is the one write the
- * allocator makes into free memory, opened to the tool just for it. */
+ * allocator makes into free memory after the mark, opened to the tool just
+ * for it. */
 static inline void rc__page_push(rc__page *pg, void *p)
 {
     rc__block *b = p;
-    rc__track_mem_defined(b, sizeof(rc__block));
+    rc__track_mem_defined(&b->next, sizeof b->next);
     b->next = pg->free;
-    rc__track_mem_noaccess(b, sizeof(rc__block));
+    rc__track_mem_noaccess(&b->next, sizeof b->next);
     pg->free = b;
 }
 
-/* Live block p of small page pg, whose live bit is `bit` in *word, becomes
- * free: onto its class's stack (c = pg->cls, holding n blocks), or when that
- * is full onto pg's free list.  The caller deals with what that means for
- * pg (see rc__free_block). */
-RC_INLINE void rc__block_given(rc__alloc *a, rc__page *pg, void *p, uint64_t *word,
-                               uint64_t bit, unsigned c, uint32_t n)
-{
-    *word &= ~bit;
-    size_t bs = pg->bsize;
-    rc__track_block_free(a, p, bs);
-    a->in_use -= bs;
-    a->freed += bs;
-    pg->used--;
-    if (RC_LIKELY(n < TC_MAX)) {
-        a->tc[c][n] = p;
-        a->tcn[c] = n + 1;
-    } else {
-        rc__page_push(pg, p);
-    }
-}
-
-/* Frees block p when that touches nothing but p's page and the class's
- * stack; rc__free_block does it instead when p is big or not live, or its
- * page is about to empty, or has been full and must be queued again. */
+/* Frees live block p onto its class's stack: reads and writes p's page
+ * descriptor, writes p's mark and the stack.  rc__free_block does it
+ * instead when p is big (its class's stack reads as full) or not live, or
+ * the stack is full; rc__page_changed when p was its page's last live
+ * block. */
 RC_INLINE void rc__free_fast(void *p)
 {
     rc__segment *s = rc__segment_of(p);
     rc__page *pg = rc__page_of(s, p);
-    if (RC_UNLIKELY(pg->big)) {
-        rc__free_block(p);
-        return;
-    }
     rc__alloc *a = s->alloc;
-    uint64_t *word = rc__live_word(s, p), bit = rc__live_bit(p);
     unsigned c = pg->cls;
     uint32_t n = a->tcn[c];
-    if (RC_UNLIKELY(!(*word & bit) || pg->used <= 1 || (n >= TC_MAX && !pg->queued))) {
+    if (RC_UNLIKELY(n >= TC_MAX || !rc__block_live(p))) {
         rc__free_block(p);
         return;
     }
-    rc__block_given(a, pg, p, word, bit, c, n);
+    rc__block_given(a, p, pg->bsize);
+    a->tc[c][n] = (rc__cached){p, pg};
+    a->tcn[c] = n + 1;
+    if (RC_UNLIKELY(--pg->used == 0)) rc__page_changed(a, pg);
 }
 
 #endif /* RC_ALLOC_H */

@@ -779,7 +779,11 @@ void rc__update_trigger(rc_heap *h)
     h->byte_trigger = on && h->policy == RC_POLICY_ADAPTIVE && base <= SIZE_MAX - slack
                           ? base + slack
                           : SIZE_MAX;
-    rc__alloc_set_gate(h->alloc, h->byte_trigger);
+    /* rc_new's and rc_decref's fast paths consult only the allocator:
+     * tools, an interval or the heap's end close them there. */
+    bool watched = h->tools != NULL || h->dying;
+    rc__alloc_set_watched(h->alloc, watched);
+    rc__alloc_set_gate(h->alloc, watched || h->interval_ns ? 0 : h->byte_trigger);
 }
 
 /* Python's choice: the oldest generation whose count passed its threshold

@@ -164,6 +164,7 @@ void rc_heap_free(rc_heap *h)
      * rc__dealloc), every live block gets its release call, then the
      * allocator hands all its memory back at once. */
     h->dying = true;
+    rc__update_trigger(h);
     rc__alloc_walk(h->alloc, release_block, NULL);
     rc__wr_fini(h);
     rc__alloc_destroy(h->alloc);
@@ -254,6 +255,7 @@ int rc_gc_set_interval(rc_heap *h, unsigned long ms)
     if (!h) return rc__fail(NULL, RC_EINVAL), -1;
     h->interval_ns = (uint64_t)ms * 1000000u;
     h->last_collect_ns = rc__now_ns();
+    rc__update_trigger(h);
     return 0;
 }
 

@@ -53,10 +53,10 @@ static inline bool rc__is_container(const rc_type *t) { return t->traverse != NU
 /* Debug builds put a prefix before the header. */
 typedef struct rc__prefix {
     void       *link;     /* the allocator's free-list link once freed */
+    uintptr_t   mark;     /* the allocator's live mark (alloc.h) */
     const char *file;     /* allocation site, when known */
     uint32_t    magic;    /* RC__MAGIC_LIVE or RC__MAGIC_FREED */
     uint32_t    line;
-    uint64_t    pad;      /* keeps the header 16-byte aligned */
 } rc__prefix;
 #define RC__MAGIC_LIVE  0x52434c56u /* "RCLV" */
 #define RC__MAGIC_FREED 0x52434644u /* "RCFD" */
@@ -66,6 +66,8 @@ typedef struct rc__prefix {
 #  define RC__PREFIX 0
 #endif
 _Static_assert(sizeof(rc__prefix) == 32, "the debug prefix is 32 bytes");
+_Static_assert(offsetof(rc__prefix, mark) == 8 && offsetof(rc__head, tf) == 8,
+               "a block's second word is the allocator's live mark (alloc.h)");
 _Static_assert(sizeof(void *) == 8 && sizeof(rc__head) == 16,
                "recycle's header layout assumes a 64-bit target");
 static inline rc__prefix *rc__prefix_of(rc__head *hd)
@@ -82,10 +84,13 @@ static inline rc__head *rc__head_of_block(void *block)
 /* The allocator (alloc.c) — see that file for its design              */
 /* ------------------------------------------------------------------ */
 /* Blocks are 16-byte aligned.  The allocator finds a block's owner from its
- * address alone, in O(1).  Free blocks keep the allocator's link in their
- * first 8 bytes only: bytes 8..15 of a freed block keep what the object
- * layer wrote there.  Blocks are poisoned for ASan and marked for valgrind
- * while free (src/track.h). */
+ * address alone, in O(1).  The first two words of a block are the
+ * allocator's while it is free (its free-list link, and a mark that is zero
+ * while free); the owner keeps the second word non-zero while the block is
+ * live (rc__block in alloc.h): the object header's type word, or the debug
+ * prefix's mark.  Bytes 16.. of a freed block keep what was written there.
+ * Blocks are poisoned for ASan and marked for valgrind while free
+ * (src/track.h). */
 typedef struct rc__alloc rc__alloc;
 typedef struct rc_memory_stats rc_memory_stats;
 
@@ -109,9 +114,15 @@ RC_INTERNAL const size_t *rc__alloc_in_use_ptr(const rc__alloc *a);
 RC_INTERNAL const uint64_t *rc__alloc_freed_ptr(const rc__alloc *a);
 RC_INTERNAL void    rc__alloc_set_limit(rc__alloc *a, size_t limit);
 /* Allocations that would take the bytes in use past `bytes` leave the fast
- * path (the adaptive policy's byte trigger; SIZE_MAX: none). */
+ * path (the adaptive policy's byte trigger; SIZE_MAX: none; 0: all do). */
 RC_INTERNAL void    rc__alloc_set_gate(rc__alloc *a, size_t bytes);
+/* Whether the owner sees every free itself (rc__dealloc reads it). */
+RC_INTERNAL void    rc__alloc_set_watched(rc__alloc *a, bool on);
 RC_INTERNAL void    rc__alloc_stats(const rc__alloc *a, rc_memory_stats *out);
+/* The free path's slow half: page pg lost its last live block, or was full
+ * and got a block back on its free list. */
+typedef struct rc__page rc__page;
+RC_INTERNAL void    rc__page_changed(rc__alloc *a, rc__page *pg);
 
 #include "alloc.h" /* the layout and the inline fast paths */
 

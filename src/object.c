@@ -100,10 +100,12 @@ static void *alloc_block(rc_heap *h, size_t total, bool container)
     }
 }
 
-/* Zeroes the user part.  Small ones get straight-line 16-byte stores (a
- * loop here is turned back into `rep stos`, which costs ~30 cycles to start);
- * the block has room up to the next multiple of 16. */
-static inline void zero(void *obj, size_t size)
+/* Zeroes the user part and returns obj.  Small ones get straight-line
+ * 16-byte stores (a loop here is turned back into `rep stos`, which costs
+ * ~30 cycles to start); the block has room up to the next multiple of 16.
+ * Larger ones are a tail call to memset, so that rc_new's fast path saves
+ * no registers for it. */
+static inline void *zero(void *obj, size_t size)
 {
     typedef struct { uint64_t a, b; } pair;
     pair *p = obj, z = {0, 0};
@@ -112,8 +114,8 @@ static inline void zero(void *obj, size_t size)
     case 3: p[2] = z; /* fall through */
     case 2: p[1] = z; /* fall through */
     case 1: p[0] = z; /* fall through */
-    case 0: break;
-    default: memset(obj, 0, size);
+    case 0: return obj;
+    default: return memset(obj, 0, size);
     }
 }
 
@@ -135,7 +137,6 @@ RC_INLINE void *init_object(rc_heap *h, void *block, const rc_type *t, size_t si
     hd->refcnt = 1;
     hd->tf = (uintptr_t)t;
     void *obj = rc__obj_of(hd);
-    zero(obj, size);
     if (container) { /* rc__track, inline */
         hd->gc = h->len;
         h->objs[h->len++] = obj;
@@ -143,17 +144,17 @@ RC_INLINE void *init_object(rc_heap *h, void *block, const rc_type *t, size_t si
     } else {
         hd->gc = RC__UNTRACKED;
     }
-    return obj;
+    return zero(obj, size);
 }
 
 /* The fast path of rc_new: a small object, a block at hand, no collection
- * due, room in the tracked array, no tool or interval watching.  NULL when
- * any of that fails; new_object then does everything, in full. */
+ * due, room in the tracked array, no interval (it closes the allocator's
+ * gate: rc__update_trigger).  NULL when any of that fails; new_object then
+ * does everything, in full. */
 RC_INLINE void *new_fast(rc_heap *h, const rc_type *t, size_t size, const char *file,
                            int line)
 {
-    if (RC_UNLIKELY(size > FINE_MAX - RC__PREFIX - sizeof(rc__head) || h->tools ||
-                    h->interval_ns))
+    if (RC_UNLIKELY(size > FINE_MAX - RC__PREFIX - sizeof(rc__head)))
         return NULL;
     bool container = rc__is_container(t);
     if (container && RC_UNLIKELY(h->count[0] >= h->trigger || h->len >= h->cap))
@@ -210,21 +211,25 @@ static inline bool readable_type(const rc_type *t)
     return t && ((uintptr_t)t & RC__F_MASK) == 0;
 }
 
-/* The four entry points: the fast path when the arguments allow it, else
- * the tools' path or new_object.  ra: the entry point's return address. */
+/* The four entry points: the tools' path if they are on, else the fast
+ * path, else new_object.  ra: the entry point's return address.  In
+ * release builds, file, line, func and ra are dead once the tools are
+ * known to be off, so the fast path needs no saved register. */
 RC_INLINE void *new_entry(rc_heap *h, const rc_type *t, size_t size, const char *file,
                             int line, const char *func, void *ra)
 {
-    if (RC_LIKELY(h && readable_type(t) && size >= t->size)) {
+    if (RC_LIKELY(h && size >= t->size)) {
+        if (RC_UNLIKELY(h->tools))
+            return new_object_tooled(h, t, size, file, line, func, ra);
         void *obj = new_fast(h, t, size, file, line);
         if (RC_LIKELY(obj != NULL)) return obj;
-        if (h->tools) return new_object_tooled(h, t, size, file, line, func, ra);
     }
     return new_object(h, t, size, file, line);
 }
 
 void *rc_new_var(rc_heap *h, const rc_type *t, size_t size)
 {
+    if (RC_UNLIKELY(!readable_type(t))) return rc__fail_null(h, RC_EINVAL);
     return new_entry(h, t, size, NULL, 0, NULL, __builtin_return_address(0));
 }
 
@@ -237,6 +242,7 @@ void *rc_new(rc_heap *h, const rc_type *t)
 void *rc_new_var_at(rc_heap *h, const rc_type *t, size_t size, const char *file, int line,
                     const char *func)
 {
+    if (RC_UNLIKELY(!readable_type(t))) return rc__fail_null(h, RC_EINVAL);
     return new_entry(h, t, size, file, line, func, __builtin_return_address(0));
 }
 
@@ -354,19 +360,11 @@ static __attribute__((noinline)) void drain_deferred(rc_heap *h)
     }
 }
 
-void rc__dealloc(void *obj)
+/* Everything the count reaching zero may mean (rc__dealloc: the rest). */
+static __attribute__((noinline)) void dealloc_full(void *obj)
 {
     rc__head *hd = RC__HEAD(obj);
     rc_heap *h = rc__owner_of(rc__block_of(hd));
-    const rc_type *t = (const rc_type *)hd->tf; /* flags, if any, checked below */
-
-    /* The fastest path: an atomic object with no flag, no finalizer, no
-     * release and no tools watching is simply freed. */
-    if (RC_LIKELY(!(hd->tf & RC__F_MASK) && !t->traverse && !t->finalize && !t->release &&
-                  !h->tools && !h->dying)) {
-        rc__release_and_free(h, hd, t);
-        return;
-    }
     if (RC_UNLIKELY(h->dying)) return; /* rc_heap_free frees everything at once */
 
     if (RC_UNLIKELY(h->dealloc_depth >= RC__DEALLOC_DEPTH_MAX)) {
@@ -384,4 +382,23 @@ void rc__dealloc(void *obj)
     free_object(h, hd, false);
     h->dealloc_depth--;
     if (h->dealloc_depth == 0 && h->deferred.len > 0) drain_deferred(h);
+}
+
+/* The fastest path: an atomic object with no flag, no finalizer and no
+ * release, in a heap whose tools are off, is simply freed — what
+ * rc__release_and_free does for it, without a look at the heap. */
+void rc__dealloc(void *obj)
+{
+    rc__head *hd = RC__HEAD(obj);
+    void *block = rc__block_of(hd);
+    const rc_type *t = rc__type(hd);
+    uintptr_t hooks = (uintptr_t)t->traverse | (uintptr_t)t->finalize | (uintptr_t)t->release;
+    if (RC_LIKELY(!(hd->tf & RC__F_MASK) && !hooks && !rc__segment_of(block)->alloc->watched)) {
+#if RC__PREFIX
+        rc__prefix_of(hd)->magic = RC__MAGIC_FREED;
+#endif
+        rc__free_fast(block);
+        return;
+    }
+    dealloc_full(obj);
 }

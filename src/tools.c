@@ -109,7 +109,10 @@ void rc__pmap_free(rc__pmap *m)
 
 rc__tools *rc__tools_get(rc_heap *h)
 {
-    if (!h->tools) h->tools = calloc(1, sizeof *h->tools);
+    if (!h->tools) {
+        h->tools = calloc(1, sizeof *h->tools);
+        rc__update_trigger(h); /* closes the fast paths */
+    }
     return h->tools;
 }
 

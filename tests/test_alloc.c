@@ -180,14 +180,22 @@ TEST(reuse_and_marker_bytes)
     unsigned char *p = rc__alloc_block(a, 40);
     REQUIRE(p != NULL);
     CHECK_UEQ(rc__block_size(p), 48);
-    uint64_t marker = 0x5246524546524545ull;
-    memcpy(p + 8, &marker, 8);
+    uint64_t marker = 0x5246524546524545ull, mark = 0;
+    memcpy(&mark, p + 8, 8);
+    CHECK(mark != 0); /* the allocator's live mark (alloc.h) */
+    memcpy(p + 8, &marker, 8); /* the owner may keep any non-zero word there */
+    memcpy(p + 16, &marker, 8);
+    CHECK(rc__alloc_owns(a, p));
     rc__free_block(p);
-    /* bytes 8..15 of the free block are exactly what the caller left */
+    CHECK(!rc__alloc_owns(a, p));
+    /* word 1 of the free block is the zero mark; bytes 16.. are exactly
+     * what the caller left */
     uint64_t seen = 0;
-    rc__track_mem_defined(p + 8, 8);
-    memcpy(&seen, p + 8, 8);
-    rc__track_mem_noaccess(p + 8, 8);
+    rc__track_mem_defined(p + 8, 16);
+    memcpy(&mark, p + 8, 8);
+    memcpy(&seen, p + 16, 8);
+    rc__track_mem_noaccess(p + 8, 16);
+    CHECK(mark == 0);
     CHECK(seen == marker);
     /* the freed block is the next one handed out in its class (LIFO) */
     unsigned char *q = rc__alloc_block(a, 33);
@@ -715,7 +723,7 @@ TEST(randomised_stress)
             if ((uintptr_t)p % 16 || rc__block_size(p) < size ||
                 rc__block_owner(p) != OWNER || !rc__alloc_owns(a, p))
                 corrupt++;
-            v[n] = (struct live){p, size, (unsigned char)r};
+            v[n] = (struct live){p, size, (unsigned char)(r | 1)}; /* non-zero: alloc.h */
             fill(&v[n]);
             in_use += rc__block_size(p);
             n++;
