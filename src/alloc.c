@@ -582,6 +582,7 @@ SLOW static void *alloc_big(rc__alloc *a, size_t size)
     insert_segment(a, s);
     s->pages[0].used = 1;
     a->in_use += usable;
+    a->slow_bytes += usable;
     a->nbig++;
     a->big_bytes += usable;
     block *b = (block *)((char *)s + BIG_HDR);
@@ -615,6 +616,7 @@ void *rc__alloc_block(rc__alloc *a, size_t size)
             b = rc__page_pop(pg, bs);
         }
     }
+    a->slow_bytes += bs;
     return rc__block_taken(a, b, bs);
 }
 
@@ -870,9 +872,9 @@ const size_t *rc__alloc_in_use_ptr(const rc__alloc *a)
     return &a->in_use;
 }
 
-const uint64_t *rc__alloc_freed_ptr(const rc__alloc *a)
+uint64_t rc__alloc_slow_bytes(const rc__alloc *a)
 {
-    return &a->freed;
+    return a->slow_bytes;
 }
 
 /* The fast path's gate: anything that must see an allocation (the limit,

@@ -93,7 +93,9 @@ _Static_assert(BIG_HDR <= PG_SIZE, "a big block starts in page 0");
 
 struct rc__alloc {
     size_t     in_use;         /* bytes in live blocks */
-    uint64_t   freed;          /* bytes of blocks freed, ever */
+    uint64_t   slow_bytes;     /* bytes of blocks handed out by rc__alloc_block,
+                                  ever (the collector closes the gate and
+                                  counts its own allocations with it) */
     size_t     gate;           /* the fast path's ceiling on in_use: the
                                   smaller of limit and the heap's byte
                                   trigger, or 0 while faults are injected */
@@ -228,7 +230,6 @@ RC_INLINE void rc__block_given(rc__alloc *a, rc__block *b, size_t bs)
     b->mark = 0;
     rc__track_block_free(a, b, bs);
     a->in_use -= bs;
-    a->freed += bs;
 }
 
 /* Put free block p on its page's list: the link is the one write the

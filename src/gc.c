@@ -720,8 +720,14 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
     size_t before[4] = {h->live[RC__GEN0], h->live[RC__GEN1],
                         h->live[RC__OLD] + h->live[RC__PENDING], h->live[RC__FROZEN]};
 
+    /* Bytes reclaimed: what was in use, plus what the collection's
+     * callbacks and finalizers allocate (the gate is closed until
+     * rc__update_trigger below, so all of it goes through the counted slow
+     * path), minus what is in use after. */
+    rc__alloc_set_gate(h->alloc, 0);
+    size_t in_use0 = *h->in_use;
+    uint64_t slow0 = rc__alloc_slow_bytes(h->alloc);
     uint64_t t0 = rc__now_ns();
-    uint64_t freed0 = *h->freed;
     gc_result res = collect_main(h, generation, s, end);
     uint64_t t1 = rc__now_ns();
     uint64_t pause = t1 - t0;
@@ -732,7 +738,7 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
     st->uncollectable += res.uncollectable;
     st->pause_ns_total += pause;
     if (pause > st->pause_ns_max) st->pause_ns_max = pause;
-    st->bytes_reclaimed += *h->freed - freed0;
+    st->bytes_reclaimed += in_use0 + (rc__alloc_slow_bytes(h->alloc) - slow0) - *h->in_use;
     if (h->debug & RC_DEBUG_STATS) debug_stats(h, generation, before, &res, pause);
 
     info.collected = res.collected;

@@ -130,7 +130,6 @@ rc_heap *rc_heap_new(const rc_config *cfg)
     h->last_collect_ns = rc__now_ns();
     h->coll_start = UINT32_MAX;
     h->in_use = rc__alloc_in_use_ptr(h->alloc);
-    h->freed = rc__alloc_freed_ptr(h->alloc);
     rc__update_trigger(h);
     int err = rc__tools_init(h, cfg); /* leak-hunting tools: cfg + environment */
     if (err != 0) {

@@ -110,8 +110,9 @@ RC_INTERNAL bool    rc__alloc_owns(const rc__alloc *a, const void *p);
 RC_INTERNAL size_t  rc__alloc_in_use(const rc__alloc *a); /* bytes in live blocks */
 /* Where that figure lives, for the byte trigger's check on every rc_new. */
 RC_INTERNAL const size_t *rc__alloc_in_use_ptr(const rc__alloc *a);
-/* The running total of bytes freed, for the collector's bytes_reclaimed. */
-RC_INTERNAL const uint64_t *rc__alloc_freed_ptr(const rc__alloc *a);
+/* Bytes handed out by rc__alloc_block (not the inline fast path), ever:
+ * with the gate closed, every allocation; for bytes_reclaimed. */
+RC_INTERNAL uint64_t rc__alloc_slow_bytes(const rc__alloc *a);
 RC_INTERNAL void    rc__alloc_set_limit(rc__alloc *a, size_t limit);
 /* Allocations that would take the bytes in use past `bytes` leave the fast
  * path (the adaptive policy's byte trigger; SIZE_MAX: none; 0: all do). */
@@ -200,7 +201,6 @@ struct rc_heap {
     unsigned debug;
     FILE    *debug_stream;
     rc_gen_stats stats[3];
-    const uint64_t *freed;      /* the allocator's total of bytes freed */
 
     rc__vec  garbage;           /* gc.garbage: strong references */
     rc__callback *cbs;          /* gc.callbacks */

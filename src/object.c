@@ -100,23 +100,24 @@ static void *alloc_block(rc_heap *h, size_t total, bool container)
     }
 }
 
-/* Zeroes the user part and returns obj.  Small ones get straight-line
- * 16-byte stores (a loop here is turned back into `rep stos`, which costs
- * ~30 cycles to start); the block has room up to the next multiple of 16.
- * Larger ones are a tail call to memset, so that rc_new's fast path saves
- * no registers for it. */
+/* Zeroes the user part and returns obj.  Up to 64 bytes: 16-byte stores,
+ * one compare per step (a loop here is turned back into `rep stos`, which
+ * costs ~30 cycles to start, and a switch into an indirect jump); the block
+ * has room up to the next multiple of 16.  Larger: a tail call to memset,
+ * so that rc_new's fast path saves no registers for it. */
 static inline void *zero(void *obj, size_t size)
 {
     typedef struct { uint64_t a, b; } pair;
     pair *p = obj, z = {0, 0};
-    switch ((size + 15) / 16) {
-    case 4: p[3] = z; /* fall through */
-    case 3: p[2] = z; /* fall through */
-    case 2: p[1] = z; /* fall through */
-    case 1: p[0] = z; /* fall through */
-    case 0: return obj;
-    default: return memset(obj, 0, size);
-    }
+    if (RC_UNLIKELY(size > 64)) return memset(obj, 0, size);
+    if (RC_UNLIKELY(size == 0)) return obj;
+    p[0] = z;
+    if (size <= 16) return obj;
+    p[1] = z;
+    if (size <= 32) return obj;
+    p[2] = z;
+    if (size > 48) p[3] = z;
+    return obj;
 }
 
 /* Makes block a new object of type t with a zeroed user part of `size`

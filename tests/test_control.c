@@ -538,6 +538,39 @@ TEST(set_interval_collects_after_time)
 /* Statistics                                                          */
 /* ------------------------------------------------------------------ */
 
+/* A finalizer that allocates (and keeps) a buffer while its collection
+ * runs: bytes_reclaimed is what the collection freed, not the net change. */
+static void *kept_by_finalizer;
+static const rc_type T_BUF = {"buf", 200, NULL, NULL, NULL, 0};
+static void allocate_and_keep(obj *self)
+{
+    (void)self;
+    if (!kept_by_finalizer) kept_by_finalizer = rc_new(g_heap, &T_BUF);
+}
+
+TEST(bytes_reclaimed_is_what_the_collection_freed)
+{
+    rc_heap *h = fresh();
+    rc_memory_stats m0, m1;
+    rc_heap_memory_stats(h, &m0);
+    obj *a = mk(h, &T_FIN, 1), *b = mk(h, &T_FIN, 2);
+    rc_heap_memory_stats(h, &m1);
+    size_t two = m1.bytes_in_use - m0.bytes_in_use;
+    a->hook = allocate_and_keep;
+    set(a, 0, b);
+    set(b, 0, a);
+    rc_decref(a);
+    rc_decref(b);
+    kept_by_finalizer = NULL;
+    CHECK_EQ(rc_gc_collect(h, 2), 2);
+    REQUIRE(kept_by_finalizer != NULL);
+    rc_gen_stats st[3];
+    stats(h, st);
+    CHECK_UEQ(st[2].bytes_reclaimed, two);
+    rc_decref(kept_by_finalizer);
+    finish(h);
+}
+
 TEST(stats_per_generation)
 {
     rc_heap *h = fresh();
