@@ -10,7 +10,9 @@
  * there, writing its first word.  Reported: ns per free+allocate pair.
  * recycle objects are atomic (untracked) by default; --tracked makes them
  * containers (tracked, automatic collection on, Python's rules), which adds
- * the tracked-array slot and the young collections they trigger.
+ * the tracked-array slot and the young collections they trigger.  rc_new
+ * zeroes the object; --calloc makes the malloc versions zero too (calloc,
+ * mi_zalloc, mallocx with MALLOCX_ZERO), for the like-for-like comparison.
  * Checked: every freed object carries the id written when it was allocated
  * (their sum is compared), and recycle's bytes in use return to zero.
  */
@@ -65,11 +67,12 @@ static void sys_done(void)
 }
 #else
 static size_t cur_size;
-static void sys_init(int tracked) { (void)tracked; }
+static int zeroed;
+static void sys_init(int tracked) { zeroed = bench_opt("calloc") != NULL; (void)tracked; }
 static inline uint64_t *obj_new(int k)
 {
     (void)k;
-    uint64_t *p = ALLOC(cur_size);
+    uint64_t *p = zeroed ? ALLOC_ZEROED(cur_size) : ALLOC(cur_size);
     BENCH_VERIFY(p != NULL);
     return p;
 }

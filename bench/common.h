@@ -192,18 +192,22 @@ static inline void bench_emit(const char *kase, const char *fmt, ...)
 }
 /* -DSYS_MALLOC: ALLOC and FREE are malloc/free of the allocator named by
  * -DALLOC_MIMALLOC (mi_malloc/mi_free), -DALLOC_JEMALLOC (mallocx/dallocx)
- * or neither (glibc), one executable per allocator. */
+ * or neither (glibc), one executable per allocator; ALLOC_ZEROED is its
+ * calloc (what rc_new does: the memory comes zeroed). */
 #if defined(SYS_MALLOC)
 #if defined(ALLOC_MIMALLOC)
 #include <mimalloc.h>
 #define ALLOC(sz) mi_malloc(sz)
+#define ALLOC_ZEROED(sz) mi_zalloc(sz)
 #define FREE(p)   mi_free(p)
 #elif defined(ALLOC_JEMALLOC)
 #include <jemalloc/jemalloc.h>
 #define ALLOC(sz) mallocx((sz), 0)
+#define ALLOC_ZEROED(sz) mallocx((sz), MALLOCX_ZERO)
 #define FREE(p)   dallocx((p), 0)
 #else
 #define ALLOC(sz) malloc(sz)
+#define ALLOC_ZEROED(sz) calloc(1, (sz))
 #define FREE(p)   free(p)
 #endif
 #endif
