@@ -94,7 +94,8 @@
  *          header, add, write the mark.
  *   free:  mask and shift to the page descriptor, test the mark, clear it,
  *          subtract, push on the class stack (else the page's free list),
- *          one decrement.
+ *          one decrement.  A big block, or a free that empties a page or
+ *          refills a full one, goes out of line.
  * Slow paths: a class's head page ran out (pick the fullest of the next few
  * queued pages, else a new page); a full page got a free block on its list
  * (queue it at the tail); a page lost its last live block (take its blocks

@@ -244,11 +244,11 @@ static inline void rc__page_push(rc__page *pg, void *p)
     pg->free = b;
 }
 
-/* Frees live block p onto its class's stack: reads and writes p's page
- * descriptor, writes p's mark and the stack.  rc__free_block does it
- * instead when p is big (its class's stack reads as full) or not live, or
- * the stack is full; rc__page_changed when p was its page's last live
- * block. */
+/* Frees live block p: onto its class's stack, or when that is full onto
+ * its page's free list.  Reads and writes p's page descriptor, p's first
+ * two words and the stack.  rc__free_block does it instead when p is big
+ * (its class's stack reads as full) or not live; rc__page_changed when p
+ * was its page's last live block, or its page was full. */
 RC_INLINE void rc__free_fast(void *p)
 {
     rc__segment *s = rc__segment_of(p);
@@ -256,7 +256,17 @@ RC_INLINE void rc__free_fast(void *p)
     rc__alloc *a = s->alloc;
     unsigned c = pg->cls;
     uint32_t n = a->tcn[c];
-    if (RC_UNLIKELY(n >= TC_MAX || !rc__block_live(p))) {
+    if (RC_UNLIKELY(n >= TC_MAX)) {
+        if (RC_UNLIKELY(pg->big || !rc__block_live(p))) {
+            rc__free_block(p);
+            return;
+        }
+        rc__block_given(a, p, pg->bsize);
+        rc__page_push(pg, p);
+        if (RC_UNLIKELY(--pg->used == 0 || !pg->queued)) rc__page_changed(a, pg);
+        return;
+    }
+    if (RC_UNLIKELY(!rc__block_live(p))) {
         rc__free_block(p);
         return;
     }
