@@ -98,7 +98,10 @@ struct rc__alloc {
                                   counts its own allocations with it) */
     size_t     gate;           /* the fast path's ceiling on in_use: the
                                   smaller of limit and the heap's byte
-                                  trigger, or 0 while faults are injected */
+                                  trigger; 0 while faults are injected, and
+                                  while the owner closes it (rc__update_
+                                  trigger: tools, an interval, a collection
+                                  running, the heap's end) */
     size_t     soft_gate;      /* the byte trigger, as the heap last set it */
     size_t     limit;          /* SIZE_MAX = none */
     uint64_t   calls;          /* rc__alloc_block calls so far */

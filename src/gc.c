@@ -724,7 +724,7 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
      * callbacks and finalizers allocate (the gate is closed until
      * rc__update_trigger below, so all of it goes through the counted slow
      * path), minus what is in use after. */
-    rc__alloc_set_gate(h->alloc, 0);
+    rc__alloc_set_gate(h->alloc, 0); /* h->collecting keeps it so */
     size_t in_use0 = *h->in_use;
     uint64_t slow0 = rc__alloc_slow_bytes(h->alloc);
     uint64_t t0 = rc__now_ns();
@@ -738,7 +738,8 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
     st->uncollectable += res.uncollectable;
     st->pause_ns_total += pause;
     if (pause > st->pause_ns_max) st->pause_ns_max = pause;
-    st->bytes_reclaimed += in_use0 + (rc__alloc_slow_bytes(h->alloc) - slow0) - *h->in_use;
+    uint64_t had = in_use0 + (rc__alloc_slow_bytes(h->alloc) - slow0);
+    st->bytes_reclaimed += had > *h->in_use ? had - *h->in_use : 0;
     if (h->debug & RC_DEBUG_STATS) debug_stats(h, generation, before, &res, pause);
 
     info.collected = res.collected;
@@ -786,10 +787,14 @@ void rc__update_trigger(rc_heap *h)
                           ? base + slack
                           : SIZE_MAX;
     /* rc_new's and rc_decref's fast paths consult only the allocator:
-     * tools, an interval or the heap's end close them there. */
+     * tools, an interval or the heap's end close them there.  A running
+     * collection keeps the gate closed too, whatever its callbacks and
+     * finalizers change (they may pause, disable, set thresholds): its
+     * bytes_reclaimed counts what they allocate in the slow path. */
     bool watched = h->tools != NULL || h->dying;
     rc__alloc_set_watched(h->alloc, watched);
-    rc__alloc_set_gate(h->alloc, watched || h->interval_ns ? 0 : h->byte_trigger);
+    bool closed = watched || h->interval_ns || h->collecting;
+    rc__alloc_set_gate(h->alloc, closed ? 0 : h->byte_trigger);
 }
 
 /* Python's choice: the oldest generation whose count passed its threshold

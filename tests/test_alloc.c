@@ -214,6 +214,18 @@ TEST(reuse_and_marker_bytes)
     CHECK(y1 != y2);
     rc__free_block(y1);
     rc__free_block(y2);
+    /* so is a free of a pointer inside a live block, even when the word
+     * that would be its mark is non-zero */
+    unsigned char *z = rc__alloc_block(a, 40);
+    memset(z + 16, 0x55, 32);
+    size_t before = rc__alloc_in_use(a);
+    rc__free_block(z + 16);
+    CHECK_UEQ(rc__alloc_in_use(a), before);
+    CHECK(rc__alloc_owns(a, z));
+    void *w = rc__alloc_block(a, 40);
+    CHECK(w != z + 16 && w != z);
+    rc__free_block(w);
+    rc__free_block(z);
 #endif
     CHECK_UEQ(rc__alloc_in_use(a), 0);
     rc__alloc_destroy(a);

@@ -978,6 +978,39 @@ TEST(profile_scopes_count_allocations_frees_and_peak)
     finish(h);
 }
 
+/* Tools turned on after the heap was made must still see every free, the
+ * one of an atomic object with no hook included (the counting path frees
+ * those without looking at the heap: turning a tool on closes that path). */
+static const rc_type plain_type = {"plain", 16, NULL, NULL, NULL, 0};
+
+TEST(tools_turned_on_late_see_plain_frees)
+{
+    rc_heap *h = fresh_with(NULL);
+    void *early = rc_new(h, &plain_type); /* before any tool */
+    REQUIRE(early != NULL);
+    REQUIRE(rc_profile_begin(h, "late") == 0);
+    void *p = rc_new(h, &plain_type);
+    REQUIRE(p != NULL);
+    size_t bs = block_bytes(p);
+    rc_decref(p);
+    rc_decref(early);
+    REQUIRE(rc_profile_end(h) == 0);
+    rc_profile_stats st;
+    REQUIRE(rc_profile_get(h, "late", &st) == 0);
+    CHECK_UEQ(st.allocs, 1);
+    CHECK_UEQ(st.frees, 2);
+    CHECK_UEQ(st.free_bytes, 2 * bs);
+    /* sites turned on at run time forget a plain object freed by counting */
+    REQUIRE(rc_sites_start(h, 0, 1) == 0);
+    void *q = rc_new(h, &plain_type);
+    REQUIRE(q != NULL);
+    CHECK_UEQ(h->tools->obj_site.len, 1);
+    rc_decref(q);
+    CHECK_UEQ(h->tools->obj_site.len, 0);
+    REQUIRE(rc_sites_stop(h) == 0);
+    finish(h);
+}
+
 TEST(trace_timeline_has_every_event)
 {
     char path[256];
