@@ -190,13 +190,21 @@ static void compact(rc_heap *h, int from)
  * own when its band is mostly holes, everything when the holes outnumber
  * the live objects.  Each sweep rewrites every live object's index, so it is
  * paid for by at least as many frees; a hole costs 8 bytes until then. */
+/* Whether the unfrozen bands' holes outnumber their live objects (plus
+ * slack): a few loads, as an old object's death asks it every time.  The
+ * frozen band is never swept: its memory stays untouched. */
+static inline bool old_holes_due(const rc_heap *h)
+{
+    size_t live = h->live[RC__OLD] + h->live[RC__PENDING] + h->live[RC__GEN1] +
+                  h->live[RC__GEN0];
+    return h->len - h->band[RC__OLD] - live > live + 4096;
+}
+
 void rc__maybe_compact(rc_heap *h)
 {
     uint32_t young = h->len - h->band[RC__GEN0];
     if (young > 2 * h->live[RC__GEN0] + 1024) compact(h, RC__GEN0);
-    /* The frozen band is never swept: its memory stays untouched. */
-    size_t live = tracked_total(h) - h->live[RC__FROZEN];
-    if (h->len - h->band[RC__OLD] - live > live + 4096) compact(h, RC__OLD);
+    if (old_holes_due(h)) compact(h, RC__OLD);
 }
 
 void rc__untrack(rc_heap *h, rc__head *hd)
@@ -220,7 +228,7 @@ void rc__untrack(rc_heap *h, rc__head *hd)
         return;
     }
     h->live[rc__band_of(h, i)]--; /* an older band: gen0 was handled above */
-    rc__maybe_compact(h);
+    if (old_holes_due(h)) compact(h, RC__OLD); /* gen0 did not change */
 }
 
 /* ------------------------------------------------------------------ */
