@@ -268,12 +268,15 @@ static uint32_t update_refs(rc_heap *h, uint32_t lo, uint32_t hi)
 /* References are followed through a small ring: each target's header is
  * prefetched when its reference is seen and worked on RING references later,
  * when it has (mostly) arrived in cache.  The order of the work does not
- * matter to either step that uses it.  A set of at most RING_MIN objects
+ * matter to either step that uses it.  A range of at most RC_RING_MIN slots
  * (a young collection, a small heap) is mostly in cache already, and there
  * the ring is pure overhead: steps 2 and 3 then work on each reference at
- * once.  (Step 9's deletion keeps the ring: no difference measured.) */
+ * once (references out of the range, to older objects, lose their
+ * prefetch too).  (Step 9's deletion keeps the ring: no difference measured.) */
 #define RING 16
-#define RING_MIN 16384
+#ifndef RC_RING_MIN
+#define RC_RING_MIN 16384 /* debug builds set 0, so that every test runs the ring */
+#endif
 typedef struct ring {
     void          *v[RING];
     unsigned       i;
@@ -347,7 +350,7 @@ static int visit_decref_now(void **slot, void *arg)
 static uint32_t subtract_refs(rc_heap *h, uint32_t lo, uint32_t hi)
 {
     ring rg = {{0}, 0, h, lo, hi};
-    rc_visit_fn visit = hi - lo > RING_MIN ? visit_decref : visit_decref_now;
+    rc_visit_fn visit = hi - lo > RC_RING_MIN ? visit_decref : visit_decref_now;
     uint32_t w = lo;
     for (uint32_t i = lo; i < hi; i++) {
         void *o = h->objs[i];
@@ -430,7 +433,7 @@ static int visit_reach_now(void **slot, void *arg)
 static uint32_t propagate(rc_heap *h, uint32_t lo, uint32_t r, uint32_t e)
 {
     reach_ctx ctx = {h, r, e, {{0}, 0, h, 0, 0}};
-    rc_visit_fn visit = e - lo > RING_MIN ? visit_reach : visit_reach_now;
+    rc_visit_fn visit = e - lo > RC_RING_MIN ? visit_reach : visit_reach_now;
     uint32_t q = lo;
     for (;;) {
         for (; q < ctx.r; q++) {
