@@ -544,16 +544,21 @@ SLOW static void *alloc_big(rc__alloc *a, size_t size)
     if (size > SIZE_MAX / 2)
         return NULL;
     size_t map = round_up(BIG_HDR + size, a->os_page);
+    /* The smallest cached segment that fits, wastes at most half and keeps
+     * within the limit; else a fresh mapping of just the size asked. */
     segment *s = NULL;
     unsigned at = 0;
-    for (; at < a->nbig_cache; at++) {
-        segment *c = a->big_cache[at];
-        if (c->pages[0].bsize >= size && c->pages[0].bsize / 2 <= size) {
+    for (unsigned k = 0; k < a->nbig_cache; k++) {
+        segment *c = a->big_cache[k];
+        size_t cb = c->pages[0].bsize;
+        if (cb >= size && cb / 2 <= size && a->in_use + cb <= a->limit &&
+            (!s || cb < s->pages[0].bsize)) {
             s = c;
-            map = s->size;
-            break;
+            at = k;
         }
     }
+    if (s)
+        map = s->size;
     size_t usable = map - BIG_HDR;
     if (a->in_use + usable > a->limit || !reserve_slot(a))
         return NULL;
@@ -670,7 +675,7 @@ static void uncache_page(rc__alloc *a, page *pg)
 
 /* pg got a block back on its free list and was full (off its queue): it is
  * queued again at the tail.  pg has no live block left: it is returned to
- * its segment, unless it is its class's only page. */
+ * its segment, unless it is its class's only queued page. */
 SLOW void rc__page_changed(rc__alloc *a, page *pg)
 {
     if (pg->used == 0)
@@ -686,12 +691,12 @@ SLOW void rc__page_changed(rc__alloc *a, page *pg)
 void rc__free_block(void *p)
 {
     segment *s = rc__segment_of(p);
-    page *pg = rc__page_of(s, p);
     rc__alloc *a = s->alloc;
-    if (RC_UNLIKELY(pg->big)) {
+    if (RC_UNLIKELY(s->big)) { /* (pages[i > 0] of a big segment is user data) */
         free_big(a, s, p);
         return;
     }
+    page *pg = rc__page_of(s, p);
     if (RC_UNLIKELY(!pg->bsize || (char *)p >= pg->bump || !is_block_start(s, pg, p) ||
                     !rc__block_live(p))) {
         bad_free(p);
@@ -921,9 +926,9 @@ bool rc__alloc_owns(const rc__alloc *a, const void *p)
 }
 
 /* Whether a page was given out before the walk that started at epoch e. */
-static inline bool born_before(const page *pg, uint32_t e)
+static inline bool born_before(const page *pg, uint64_t e)
 {
-    return (int32_t)(pg->epoch - e) < 0;
+    return pg->epoch < e;
 }
 
 /* Segments are visited in address order, each found afresh by binary
@@ -933,7 +938,7 @@ static inline bool born_before(const page *pg, uint32_t e)
  * a block allocated during the walk may or may not be visited. */
 int rc__alloc_walk(rc__alloc *a, int (*fn)(void *block, void *arg), void *arg)
 {
-    uint32_t e = ++a->epoch;
+    uint64_t e = ++a->epoch;
     uintptr_t next = 0;
     validate(a);
     for (;;) {

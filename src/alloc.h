@@ -63,7 +63,8 @@ typedef struct rc__page {
     uint8_t      index;      /* in its segment */
     bool         queued;
     bool         big;        /* pages[0] of a big segment */
-    uint32_t     epoch;      /* a->epoch when the page was given out */
+    uint64_t     epoch;      /* a->epoch when the page was given out (64 bits:
+                                no walk count wraps it) */
 } rc__page;
 
 /* A block in a class stack, with its page (saves the lookup when it is
@@ -125,7 +126,7 @@ struct rc__alloc {
     size_t     empty_segs;
     size_t     nbig, big_bytes;
     size_t     os_page, hdr_bytes;
-    uint32_t   epoch;          /* bumped at each walk's start */
+    uint64_t   epoch;          /* bumped at each walk's start */
     uintptr_t  hint;           /* the last segment mapped: map the next below it */
     rc__page   none;           /* cur[c] of a class with no page: never has room */
 };

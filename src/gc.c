@@ -739,7 +739,10 @@ static void adapt(rc_heap *h, uint64_t found)
 
 long rc__collect(rc_heap *h, int generation, bool automatic)
 {
-    if (h->collecting) return 0;
+    /* Nothing nests; and once rc_heap_free is releasing everything, its
+     * walk owns every block: a collection asked for by a release there
+     * collects nothing (rc_heap_free, step 2). */
+    if (h->collecting || h->dying) return 0;
     h->collecting = true;
     /* The set is fixed before any callback runs: what they create waits. */
     uint32_t s = gen_start(h, generation), end = h->len;

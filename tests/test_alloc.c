@@ -371,6 +371,48 @@ static int alloc_during_walk_cb(void *block, void *arg)
     return p == NULL;
 }
 
+/* A cached freed big segment is taken only if it keeps the bytes in use
+ * within the limit; else a mapping of just the size asked is made. */
+TEST(big_cache_respects_the_limit)
+{
+    rc__alloc *a = rc__alloc_new(OWNER, (size_t)1200 << 10, 0);
+    REQUIRE(a != NULL);
+    void *x = rc__alloc_block(a, (size_t)900 << 10);
+    REQUIRE(x != NULL);
+    rc__free_block(x); /* its segment waits in the big cache */
+    void *p = rc__alloc_block(a, (size_t)400 << 10); /* too small for it */
+    REQUIRE(p != NULL);
+    /* 500 KiB fits the cached segment, but that would pass the limit */
+    void *q = rc__alloc_block(a, (size_t)500 << 10);
+    REQUIRE(q != NULL);
+    CHECK(rc__alloc_in_use(a) <= (size_t)1200 << 10);
+    CHECK(rc__block_size(q) < (size_t)600 << 10); /* not the 900 KiB one */
+    rc__free_block(p);
+    rc__free_block(q);
+    /* with room, the best fitting cached segment is taken */
+    rc__alloc_set_limit(a, 0);
+    void *r = rc__alloc_block(a, (size_t)450 << 10);
+    REQUIRE(r != NULL);
+    CHECK(rc__block_size(r) < (size_t)600 << 10); /* the 500 KiB one, not 900 */
+    rc__free_block(r);
+    CHECK_UEQ(rc__alloc_in_use(a), 0);
+    rc__alloc_destroy(a);
+}
+
+/* Walks compare 64-bit epochs: however many walks ran, pages given out
+ * before this one are visited. */
+TEST(walk_after_many_walks)
+{
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    void *p = rc__alloc_block(a, 32), *big = rc__alloc_block(a, 100000);
+    REQUIRE(p && big);
+    a->epoch += (uint64_t)1 << 31; /* as after 2^31 walks */
+    CHECK_UEQ(count_live(a), 2);
+    rc__free_block(p);
+    rc__free_block(big);
+    rc__alloc_destroy(a);
+}
+
 TEST(walk_tolerates_allocation)
 {
     rc__alloc *a = rc__alloc_new(OWNER, 0, 0);

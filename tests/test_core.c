@@ -529,4 +529,52 @@ TEST(heap_free_frees_nothing_one_by_one)
     CHECK(seen_after_drop == &plain_type);
 }
 
+/* A release that runs in rc_heap_free's walk and asks for a collection
+ * gets none (it returns 0): the walk owns every block, and no finalizer
+ * runs there.  The cycle it drops is released once, by the walk. */
+static int cyc_released;
+static int cyc_traverse(void *o, rc_visit_fn visit, void *arg)
+{
+    holder *x = o;
+    return x->plain ? visit(&x->plain, arg) : 0;
+}
+static void cyc_release(void *o)
+{
+    (void)o;
+    cyc_released++;
+}
+static const rc_type cyc_type = {"cyc", sizeof(holder), cyc_traverse, NULL, cyc_release, 0};
+static rc_heap *collect_heap;
+static long collected_in_release = -1;
+static void collecting_release(void *o)
+{
+    holder *x = o;
+    if (!x->plain) return;
+    void *c = x->plain;
+    x->plain = NULL;
+    rc_decref(c); /* the cycle's last outside reference */
+    collected_in_release = rc_gc_collect(collect_heap, 2);
+}
+static const rc_type collecting_type = {"collecting", sizeof(holder), NULL, NULL,
+                                        collecting_release, 0};
+
+TEST(heap_free_collects_nothing_from_a_release)
+{
+    rc_heap *h = quiet_heap();
+    collect_heap = h;
+    holder *a = rc_new(h, &cyc_type), *b = rc_new(h, &cyc_type);
+    REQUIRE(a && b);
+    a->plain = b; /* a <-> b: our reference to b, handed over */
+    b->plain = a;
+    rc_incref(a);
+    holder *x = rc_new(h, &collecting_type); /* leaked: released in the walk */
+    REQUIRE(x != NULL);
+    x->plain = a; /* our reference to a, handed over */
+    cyc_released = 0;
+    collected_in_release = -1;
+    rc_heap_free(h);
+    CHECK_EQ(collected_in_release, 0);
+    CHECK_EQ(cyc_released, 2);
+}
+
 int main(int argc, char **argv) { return check_main(argc, argv); }
