@@ -604,12 +604,10 @@ void *rc__alloc_block(rc__alloc *a, size_t size)
     size_t bs = class_size[c];
     if (RC_UNLIKELY(a->in_use + bs > a->limit))
         return NULL;
-    block *b;
     uint32_t n = a->tcn[c];
+    block *b;
     if (n) {
-        a->tcn[c] = n - 1;
-        b = a->tc[c][n - 1].b;
-        a->tc[c][n - 1].pg->used++;
+        b = rc__stack_pop(a, c, n);
     } else {
         b = rc__page_pop(a->cur[c], bs);
         if (RC_UNLIKELY(!b)) {
@@ -702,17 +700,9 @@ void rc__free_block(void *p)
         bad_free(p);
         return;
     }
-    rc__block_given(a, p, pg->bsize);
-    unsigned c = pg->cls;
-    uint32_t n = a->tcn[c];
-    if (n < TC_MAX) {
-        a->tc[c][n] = (rc__cached){p, pg};
-        a->tcn[c] = n + 1;
-    } else {
-        rc__page_push(pg, p);
-    }
-    if (--pg->used == 0 || (!pg->queued && pg->free))
-        rc__page_changed(a, pg);
+    uint32_t n = a->tcn[pg->cls];
+    if (n < TC_MAX) rc__free_to_stack(a, pg, p, pg->cls, n);
+    else rc__free_to_page(a, pg, p);
 }
 
 /* ------------------------------------------------------------------ */
@@ -859,11 +849,6 @@ size_t rc__block_size(const void *p)
 {
     segment *s = rc__segment_of(p);
     return rc__page_of(s, p)->bsize;
-}
-
-rc_heap *rc__block_owner(const void *p)
-{
-    return rc__segment_of(p)->owner;
 }
 
 size_t rc__alloc_in_use(const rc__alloc *a)

@@ -146,7 +146,7 @@ static inline rc__page *rc__page_of(rc__segment *s, const void *p)
     return &s->pages[((uintptr_t)p - (uintptr_t)s) >> PG_SHIFT];
 }
 
-static inline rc_heap *rc__owner_of(const void *block)
+static inline rc_heap *rc__block_owner(const void *block)
 {
     return rc__segment_of(block)->owner;
 }
@@ -182,6 +182,16 @@ RC_INLINE rc__block *rc__page_pop(rc__page *pg, size_t bs)
     return b;
 }
 
+/* The block of class c freed last (warm in cache), from its stack of n > 0
+ * blocks; its page counts it again. */
+RC_INLINE rc__block *rc__stack_pop(rc__alloc *a, unsigned c, uint32_t n)
+{
+    a->tcn[c] = n - 1;
+    rc__cached k = a->tc[c][n - 1];
+    k.pg->used++;
+    return k.b;
+}
+
 /* Block b (bs bytes) becomes live. */
 RC_INLINE void *rc__block_taken(rc__alloc *a, rc__block *b, size_t bs)
 {
@@ -200,12 +210,10 @@ RC_INLINE void *rc__alloc_fast(rc__alloc *a, unsigned c)
 {
     size_t bs = ((size_t)c + 1) << GRANULE_SHIFT;
     if (RC_UNLIKELY(a->in_use + bs > a->gate)) return NULL;
-    rc__block *b;
     uint32_t n = a->tcn[c];
+    rc__block *b;
     if (RC_LIKELY(n != 0)) {
-        a->tcn[c] = n - 1;
-        b = a->tc[c][n - 1].b;
-        a->tc[c][n - 1].pg->used++;
+        b = rc__stack_pop(a, c, n);
     } else {
         b = rc__page_pop(a->cur[c], bs);
         if (RC_UNLIKELY(!b)) return NULL;
@@ -248,11 +256,29 @@ static inline void rc__page_push(rc__page *pg, void *p)
     pg->free = b;
 }
 
-/* Frees live block p: onto its class's stack, or when that is full onto
- * its page's free list.  Reads and writes p's page descriptor, p's first
- * two words and the stack.  rc__free_block does it instead when p is big
- * (its class's stack reads as full) or not live; rc__page_changed when p
- * was its page's last live block, or its page was full. */
+/* Live block p of small page pg becomes free, onto slot n of its class's
+ * stack (n < TC_MAX); rc__page_changed if it was pg's last live block. */
+RC_INLINE void rc__free_to_stack(rc__alloc *a, rc__page *pg, void *p, unsigned c, uint32_t n)
+{
+    rc__block_given(a, p, pg->bsize);
+    a->tc[c][n] = (rc__cached){p, pg};
+    a->tcn[c] = n + 1;
+    if (RC_UNLIKELY(--pg->used == 0)) rc__page_changed(a, pg);
+}
+
+/* The same onto pg's free list, the stack being full; rc__page_changed
+ * also if pg was full (off its queue). */
+RC_INLINE void rc__free_to_page(rc__alloc *a, rc__page *pg, void *p)
+{
+    rc__block_given(a, p, pg->bsize);
+    rc__page_push(pg, p);
+    if (RC_UNLIKELY(--pg->used == 0 || !pg->queued)) rc__page_changed(a, pg);
+}
+
+/* Frees live block p, reading and writing p's page descriptor, p's first
+ * two words and its class's stack.  rc__free_block does it instead when p
+ * is big (its class's stack reads as full, so only then is that tested) or
+ * not live. */
 RC_INLINE void rc__free_fast(void *p)
 {
     rc__segment *s = rc__segment_of(p);
@@ -261,23 +287,12 @@ RC_INLINE void rc__free_fast(void *p)
     unsigned c = pg->cls;
     uint32_t n = a->tcn[c];
     if (RC_UNLIKELY(n >= TC_MAX)) {
-        if (RC_UNLIKELY(pg->big || !rc__block_live(p))) {
-            rc__free_block(p);
-            return;
-        }
-        rc__block_given(a, p, pg->bsize);
-        rc__page_push(pg, p);
-        if (RC_UNLIKELY(--pg->used == 0 || !pg->queued)) rc__page_changed(a, pg);
+        if (RC_UNLIKELY(pg->big || !rc__block_live(p))) rc__free_block(p);
+        else rc__free_to_page(a, pg, p);
         return;
     }
-    if (RC_UNLIKELY(!rc__block_live(p))) {
-        rc__free_block(p);
-        return;
-    }
-    rc__block_given(a, p, pg->bsize);
-    a->tc[c][n] = (rc__cached){p, pg};
-    a->tcn[c] = n + 1;
-    if (RC_UNLIKELY(--pg->used == 0)) rc__page_changed(a, pg);
+    if (RC_UNLIKELY(!rc__block_live(p))) rc__free_block(p);
+    else rc__free_to_stack(a, pg, p, c, n);
 }
 
 #endif /* RC_ALLOC_H */

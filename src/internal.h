@@ -101,7 +101,6 @@ RC_INTERNAL void    rc__alloc_destroy(rc__alloc *a); /* frees all blocks   */
 RC_INTERNAL void   *rc__alloc_block(rc__alloc *a, size_t size);
 RC_INTERNAL void    rc__free_block(void *block);
 RC_INTERNAL size_t  rc__block_size(const void *block);   /* usable bytes */
-RC_INTERNAL rc_heap *rc__block_owner(const void *block);
 /* Calls fn on every allocated block until it returns non-zero. */
 RC_INTERNAL int     rc__alloc_walk(rc__alloc *a, int (*fn)(void *block, void *arg),
                                    void *arg);

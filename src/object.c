@@ -365,7 +365,7 @@ static __attribute__((noinline)) void drain_deferred(rc_heap *h)
 static __attribute__((noinline)) void dealloc_full(void *obj)
 {
     rc__head *hd = RC__HEAD(obj);
-    rc_heap *h = rc__owner_of(rc__block_of(hd));
+    rc_heap *h = rc__block_owner(rc__block_of(hd));
     if (RC_UNLIKELY(h->dying)) return; /* rc_heap_free frees everything at once */
 
     if (RC_UNLIKELY(h->dealloc_depth >= RC__DEALLOC_DEPTH_MAX)) {
