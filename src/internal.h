@@ -269,6 +269,11 @@ RC_INTERNAL void rc__misuse(const char *what, const void *obj, bool is_object);
 
 /* objects (object.c) */
 RC_INTERNAL void rc__describe(rc__head *hd, char *buf, size_t n);
+/* rc_new_at for objects the library makes for the program (weak
+ * references): ra is the program's return address, where an allocation
+ * site's backtrace starts.  t is a valid type. */
+RC_INTERNAL void *rc__new_from(rc_heap *h, const rc_type *t, const char *file, int line,
+                               const char *func, void *ra);
 
 /* weak references (weakref.c) */
 RC_INTERNAL int  rc__wr_init(rc_heap *h);

@@ -253,6 +253,12 @@ void *rc_new_at(rc_heap *h, const rc_type *t, const char *file, int line, const 
     return new_entry(h, t, t->size, file, line, func, __builtin_return_address(0));
 }
 
+void *rc__new_from(rc_heap *h, const rc_type *t, const char *file, int line,
+                   const char *func, void *ra)
+{
+    return new_entry(h, t, t->size, file, line, func, ra);
+}
+
 /* ------------------------------------------------------------------ */
 /* Accessors                                                           */
 /* ------------------------------------------------------------------ */

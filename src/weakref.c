@@ -158,17 +158,15 @@ static bool is_weakref_type(const rc_type *t) { return t == &weakref_type; }
 /* The real function behind the macro of the same name (recycle.h). */
 #undef rc_weakref_new
 
-rc_weakref *rc_weakref_new(void *obj, rc_weakref_cb callback, void *data)
-{
-    return rc_weakref_new_at(obj, callback, data, NULL, 0, NULL);
-}
-
-rc_weakref *rc_weakref_new_at(void *obj, rc_weakref_cb callback, void *data,
-                              const char *file, int line, const char *func)
+/* Both entry points.  ra: the entry point's return address, where the weak
+ * reference's allocation backtrace starts (rc_new_at's own would start in
+ * here). */
+static rc_weakref *weakref_new(void *obj, rc_weakref_cb callback, void *data,
+                               const char *file, int line, const char *func, void *ra)
 {
     if (!obj) return rc__fail_null(NULL, RC_EINVAL);
     rc_heap *h = rc_heap_of(obj);
-    rc_weakref *w = rc_new_at(h, &weakref_type, file, line, func);
+    rc_weakref *w = rc__new_from(h, &weakref_type, file, line, func, ra);
     if (!w) return NULL;
     w->heap = h;
     wr_slot *s = map_insert(h->wr, obj);
@@ -184,6 +182,17 @@ rc_weakref *rc_weakref_new_at(void *obj, rc_weakref_cb callback, void *data,
     s->head = w;
     rc__set(RC__HEAD(obj), RC__F_WEAKREFD);
     return w;
+}
+
+rc_weakref *rc_weakref_new(void *obj, rc_weakref_cb callback, void *data)
+{
+    return weakref_new(obj, callback, data, NULL, 0, NULL, __builtin_return_address(0));
+}
+
+rc_weakref *rc_weakref_new_at(void *obj, rc_weakref_cb callback, void *data,
+                              const char *file, int line, const char *func)
+{
+    return weakref_new(obj, callback, data, file, line, func, __builtin_return_address(0));
 }
 
 void *rc_weakref_get(rc_weakref *ref)

@@ -235,21 +235,40 @@ static __attribute__((noinline)) void *alloc_here(rc_heap *h)
     return o;
 }
 
+/* obj's site was recorded in function fn, named name, and its backtrace
+ * starts there: frames[0] is a return address inside fn (frames[1] is in
+ * fn's caller). */
+static void check_site_starts_in(const void *obj, void *fn, const char *name)
+{
+    rc_site s;
+    REQUIRE(rc_site_of(obj, &s) == 0);
+    CHECK_STR_EQ(s.func, name);
+    CHECK_GE(s.nframes, 2);
+    CHECK_LE(s.nframes, 8);
+    REQUIRE(s.nframes >= 1);
+    uintptr_t f0 = (uintptr_t)s.frames[0], f = (uintptr_t)fn;
+    CHECK(f0 > f && f0 < f + 4096);
+}
+
+/* A weak reference's backtrace starts at its caller too, not in the
+ * library (rc_weakref_new_at makes the object). */
+static __attribute__((noinline)) rc_weakref *weakref_here(void *o)
+{
+    rc_weakref *w = rc_weakref_new(o, NULL, NULL);
+    __asm__ volatile("" ::: "memory"); /* no tail call: this frame stays */
+    return w;
+}
+
 TEST(sites_backtrace_starts_at_the_caller)
 {
     rc_heap *h = fresh_sites(8);
     void *o = alloc_here(h);
     n_alloc++;
-    rc_site s;
-    REQUIRE(rc_site_of(o, &s) == 0);
-    CHECK_STR_EQ(s.func, "alloc_here");
-    CHECK_GE(s.nframes, 2);
-    CHECK_LE(s.nframes, 8);
-    REQUIRE(s.nframes >= 1);
-    /* frames[0] is a return address inside alloc_here, frames[1] inside
-     * this test function. */
-    uintptr_t f0 = (uintptr_t)s.frames[0], fn = (uintptr_t)(void *)alloc_here;
-    CHECK(f0 > fn && f0 < fn + 4096);
+    check_site_starts_in(o, (void *)alloc_here, "alloc_here");
+    rc_weakref *w = weakref_here(o);
+    REQUIRE(w != NULL);
+    check_site_starts_in(w, (void *)weakref_here, "weakref_here");
+    rc_decref(w);
     rc_decref(o);
     finish(h);
 }
