@@ -89,9 +89,9 @@
  * Fast paths, inline in the object layer (alloc.h), no syscall, no lock, no
  * division; everything else is out of line here:
  *   alloc: one compare against the gate (the limit, the byte trigger, fault
- *          injection, the owner's tools), pop the class stack (else the
- *          page's free list, else bump), one increment in the page's
- *          header, add, write the mark.
+ *          injection, the owner's interval or running collection), pop
+ *          the class stack (else the page's free list, else bump), one
+ *          increment in the page's header, add, write the mark.
  *   free:  mask and shift to the page descriptor, test the mark, clear it,
  *          subtract, push on the class stack (else the page's free list),
  *          one decrement.  A big block, or a free that empties a page or

@@ -101,8 +101,8 @@ struct rc__alloc {
                                   smaller of limit and the heap's byte
                                   trigger; 0 while faults are injected, and
                                   while the owner closes it (rc__update_
-                                  trigger: tools, an interval, a collection
-                                  running, the heap's end) */
+                                  trigger: an interval, a collection
+                                  running) */
     size_t     soft_gate;      /* the byte trigger, as the heap last set it */
     size_t     limit;          /* SIZE_MAX = none */
     uint64_t   calls;          /* rc__alloc_block calls so far */
@@ -203,8 +203,8 @@ RC_INLINE void *rc__block_taken(rc__alloc *a, rc__block *b, size_t bs)
 
 /* A block of fine class c (16 (c + 1) bytes) from the class's stack of
  * recently freed blocks or its current page; NULL whenever anything else
- * must decide — the gate (a limit, the byte trigger, injected faults, a
- * tool or interval watching the heap), an exhausted page — and then
+ * must decide — the gate (a limit, the byte trigger, injected faults, an
+ * interval, a running collection), an exhausted page — and then
  * rc__alloc_block does it all. */
 RC_INLINE void *rc__alloc_fast(rc__alloc *a, unsigned c)
 {

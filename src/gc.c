@@ -186,10 +186,6 @@ static void compact(rc_heap *h, int from)
     rc__maybe_shrink(h);
 }
 
-/* Sweeps tombstones once they outnumber what they cost to sweep: gen0 on its
- * own when its band is mostly holes, everything when the holes outnumber
- * the live objects.  Each sweep rewrites every live object's index, so it is
- * paid for by at least as many frees; a hole costs 8 bytes until then. */
 /* Whether the unfrozen bands' holes outnumber their live objects (plus
  * slack): a few loads, as an old object's death asks it every time.  The
  * frozen band is never swept: its memory stays untouched. */
@@ -200,6 +196,11 @@ static inline bool old_holes_due(const rc_heap *h)
     return h->len - h->band[RC__OLD] - live > live + 4096;
 }
 
+/* Sweeps tombstones once they outnumber what they cost to sweep: gen0 on its
+ * own when its band is mostly holes, everything when the holes outnumber
+ * the live objects.  A sweep moves every live object behind the first hole,
+ * so it is paid for by at least as many frees; a hole costs 8 bytes until
+ * then. */
 void rc__maybe_compact(rc_heap *h)
 {
     uint32_t young = h->len - h->band[RC__GEN0];
@@ -207,9 +208,8 @@ void rc__maybe_compact(rc_heap *h)
     if (old_holes_due(h)) compact(h, RC__OLD);
 }
 
-void rc__untrack(rc_heap *h, rc__head *hd)
+void rc__untrack_old(rc_heap *h, rc__head *hd)
 {
-    if (rc__untrack_young(h, hd)) return;
     if (rc__has(hd, RC__F_COLLECTING)) {
         /* In the set being collected (after find_roots, so gc is an
          * index): leave the set.  Band counts are rebuilt at the end. */
@@ -227,7 +227,7 @@ void rc__untrack(rc_heap *h, rc__head *hd)
         h->compact_due = true;
         return;
     }
-    h->live[rc__band_of(h, i)]--; /* an older band: gen0 was handled above */
+    h->live[rc__band_of(h, i)]--; /* an older band: rc__untrack_young had gen0 */
     if (old_holes_due(h)) compact(h, RC__OLD); /* gen0 did not change */
 }
 
@@ -269,10 +269,11 @@ static uint32_t update_refs(rc_heap *h, uint32_t lo, uint32_t hi)
  * prefetched when its reference is seen and worked on RING references later,
  * when it has (mostly) arrived in cache.  The order of the work does not
  * matter to either step that uses it.  A range of at most RC_RING_MIN slots
- * (a young collection, a small heap) is mostly in cache already, and there
- * the ring is pure overhead: steps 2 and 3 then work on each reference at
- * once (references out of the range, to older objects, lose their
- * prefetch too).  (Step 9's deletion keeps the ring: no difference measured.) */
+ * (a young collection under the default thresholds, a small heap) is mostly
+ * in cache already, and there the ring is pure overhead: steps 2 and 3 then
+ * work on each reference at once (references out of the range, to older
+ * objects, lose their prefetch too).  Step 9's deletion keeps the ring: no
+ * difference measured. */
 #define RING 16
 #ifndef RC_RING_MIN
 #define RC_RING_MIN 16384 /* debug builds set 0, so that every test runs the ring */
@@ -280,7 +281,7 @@ static uint32_t update_refs(rc_heap *h, uint32_t lo, uint32_t hi)
 typedef struct ring {
     void          *v[RING];
     unsigned       i;
-    const rc_heap *heap;   /* for debug builds' checks */
+    const rc_heap *heap;   /* the slot test of a lazy start; debug checks */
     uint32_t       lo, hi; /* subtract_refs: the set's range (else empty) */
 } ring;
 
@@ -648,8 +649,8 @@ static gc_result collect_main(rc_heap *h, int generation, uint32_t s, uint32_t e
     gc_result res = {0, 0};
     h->coll_start = s;
 
-    /* Steps 1–3: objs[s..r) reachable, objs[r..e) unreachable; update_refs
-     * swept the holes, leaving objs[e..end) NULL. */
+    /* Steps 1–3: objs[s..r) reachable, objs[r..e) unreachable;
+     * subtract_refs swept the holes, leaving objs[e..end) NULL. */
     uint32_t e = end;
     uint32_t r = split_reachable(h, s, &e, false);
 
@@ -744,6 +745,7 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
      * collects nothing (rc_heap_free, step 2). */
     if (h->collecting || h->dying) return 0;
     h->collecting = true;
+    rc__update_trigger(h); /* closes the allocator's gate until the end */
     /* The set is fixed before any callback runs: what they create waits. */
     uint32_t s = gen_start(h, generation), end = h->len;
     rc_gc_info info = {generation, 0, 0, 0};
@@ -755,10 +757,9 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
                         h->live[RC__OLD] + h->live[RC__PENDING], h->live[RC__FROZEN]};
 
     /* Bytes reclaimed: what was in use, plus what the collection's
-     * callbacks and finalizers allocate (the gate is closed until
-     * rc__update_trigger below, so all of it goes through the counted slow
-     * path), minus what is in use after. */
-    rc__alloc_set_gate(h->alloc, 0); /* h->collecting keeps it so */
+     * callbacks and finalizers allocate (the gate is closed while it runs,
+     * so all of it goes through the counted slow path), minus what is in
+     * use after. */
     size_t in_use0 = *h->in_use;
     uint64_t slow0 = rc__alloc_slow_bytes(h->alloc);
     uint64_t t0 = rc__now_ns();
@@ -820,15 +821,16 @@ void rc__update_trigger(rc_heap *h)
     h->byte_trigger = on && h->policy == RC_POLICY_ADAPTIVE && base <= SIZE_MAX - slack
                           ? base + slack
                           : SIZE_MAX;
-    /* rc_new's and rc_decref's fast paths consult only the allocator:
-     * tools, an interval or the heap's end close them there.  A running
-     * collection keeps the gate closed too, whatever its callbacks and
-     * finalizers change (they may pause, disable, set thresholds): its
-     * bytes_reclaimed counts what they allocate in the slow path. */
-    bool watched = h->tools != NULL || h->dying;
-    rc__alloc_set_watched(h->alloc, watched);
-    bool closed = watched || h->interval_ns || h->collecting;
-    rc__alloc_set_gate(h->alloc, closed ? 0 : h->byte_trigger);
+    /* The fast paths consult the allocator.  rc__dealloc's frees plain
+     * objects unless the tools or the heap's end want to see each free
+     * (watched).  rc_new's allocates under the gate: an interval closes it
+     * (new_object checks the clock), and so does a running collection,
+     * whatever its callbacks and finalizers change (they may pause,
+     * disable, set thresholds): its bytes_reclaimed counts what they
+     * allocate in the slow path.  The tools need no gate: new_entry sends
+     * every allocation to their path before the fast one. */
+    rc__alloc_set_watched(h->alloc, h->tools != NULL || h->dying);
+    rc__alloc_set_gate(h->alloc, h->interval_ns || h->collecting ? 0 : h->byte_trigger);
 }
 
 /* Python's choice: the oldest generation whose count passed its threshold

@@ -107,7 +107,8 @@ RC_INTERNAL int     rc__alloc_walk(rc__alloc *a, int (*fn)(void *block, void *ar
 /* Whether p is the start of a live block of a; safe for any pointer. */
 RC_INTERNAL bool    rc__alloc_owns(const rc__alloc *a, const void *p);
 RC_INTERNAL size_t  rc__alloc_in_use(const rc__alloc *a); /* bytes in live blocks */
-/* Where that figure lives, for the byte trigger's check on every rc_new. */
+/* Where that figure lives, for new_object's byte-trigger check (the fast
+ * path has the allocator's gate instead). */
 RC_INTERNAL const size_t *rc__alloc_in_use_ptr(const rc__alloc *a);
 /* Bytes handed out by rc__alloc_block (not the inline fast path), ever:
  * with the gate closed, every allocation; for bytes_reclaimed. */
@@ -227,7 +228,8 @@ RC_INTERNAL void rc__vec_free(rc__vec *v);
 /* tracking (gc.c) */
 RC_INTERNAL int  rc__track(rc_heap *h, rc__head *hd);     /* 0 or RC_ENOMEM */
 RC_INTERNAL int  rc__reserve_track(rc_heap *h, size_t n); /* room for n more */
-RC_INTERNAL void rc__untrack(rc_heap *h, rc__head *hd);
+/* rc__untrack for an object not in gen0, or during a collection. */
+RC_INTERNAL void rc__untrack_old(rc_heap *h, rc__head *hd);
 /* Sweeps tombstones if they are due (not during a collection). */
 RC_INTERNAL void rc__maybe_compact(rc_heap *h);
 /* Gives back the tracked array's memory once three quarters of it is
@@ -237,9 +239,9 @@ RC_INTERNAL void rc__maybe_shrink(rc_heap *h);
 
 /* rc__untrack's common case, inline for the counting path: hd is in gen0
  * and no collection runs.  Its slot becomes a tombstone, or the array's tail
- * shrinks when it was the newest object.  Gen0's holes are swept when gen0
- * is mostly holes; the whole-array test runs when an older object dies
- * (rc__untrack).  Returns false, doing nothing, in every other case. */
+ * shrinks when it was the newest object.  Tombstones are swept when gen0 is
+ * mostly holes (rc__maybe_compact, which also asks the older bands).
+ * Returns false, doing nothing, in every other case. */
 RC_INLINE bool rc__untrack_young(rc_heap *h, rc__head *hd)
 {
     uint32_t i = hd->gc;
@@ -255,6 +257,11 @@ RC_INLINE bool rc__untrack_young(rc_heap *h, rc__head *hd)
         rc__maybe_compact(h);
     }
     return true;
+}
+/* Untracks hd, tracked or not (a no-op then). */
+RC_INLINE void rc__untrack(rc_heap *h, rc__head *hd)
+{
+    if (!rc__untrack_young(h, hd)) rc__untrack_old(h, hd);
 }
 RC_INTERNAL void rc__maybe_collect(rc_heap *h);          /* automatic trigger */
 RC_INTERNAL long rc__collect(rc_heap *h, int generation, bool automatic);
@@ -322,7 +329,8 @@ typedef struct rc__prof {                /* totals per scope name */
 } rc__prof;
 
 /* Everything the tools keep for one heap; heap->tools is NULL until a tool
- * is turned on, and rc_new / the free path test only that pointer. */
+ * is turned on.  rc_new tests that pointer; the free path tests the
+ * allocator's `watched` flag, which rc__update_trigger keeps in step. */
 typedef struct rc__tools {
     /* allocation sites (sites.c) */
     bool      sites_on;

@@ -346,9 +346,7 @@ RC_INLINE void free_object(rc_heap *h, rc__head *hd, bool deferred)
     }
     /* It dies.  Untrack first: no collection that a callback, a release or
      * a child's finalizer starts may see an object whose count is zero. */
-    if (hd->gc != RC__UNTRACKED || rc__has(hd, RC__F_COLLECTING)) {
-        if (!rc__untrack_young(h, hd)) rc__untrack(h, hd);
-    }
+    if (hd->gc != RC__UNTRACKED || rc__has(hd, RC__F_COLLECTING)) rc__untrack(h, hd);
     if (RC_UNLIKELY(rc__has(hd, RC__F_WEAKREFD))) rc__wr_call(rc__wr_clear(h, hd));
     /* Drop every reference it holds; the type writes only traverse. */
     if (t->traverse) t->traverse(obj, visit_clear, NULL);
