@@ -389,9 +389,10 @@ TEST(big_cache_respects_the_limit)
     CHECK(rc__block_size(q) < (size_t)600 << 10); /* not the 900 KiB one */
     rc__free_block(p);
     rc__free_block(q);
-    /* with room, the best fitting cached segment is taken */
+    /* with room, the best fitting cached segment is taken: 470 KiB fits the
+     * 900 KiB one (cached first) and the 500 KiB one */
     rc__alloc_set_limit(a, 0);
-    void *r = rc__alloc_block(a, (size_t)450 << 10);
+    void *r = rc__alloc_block(a, (size_t)470 << 10);
     REQUIRE(r != NULL);
     CHECK(rc__block_size(r) < (size_t)600 << 10); /* the 500 KiB one, not 900 */
     rc__free_block(r);

@@ -41,6 +41,22 @@ static node *mk(rc_heap *h, size_t n)
 /* Stores a new reference to v in nd->slot[i]. */
 static void link_to(node *nd, size_t i, void *v) { rc_setref(&nd->slot[i], v); }
 
+/* n one-slot nodes, each holding the only reference to the next; returns
+ * the first (the caller's reference), *tail the last. */
+static node *chain(rc_heap *h, long n, node **tail)
+{
+    node *head = mk(h, 1), *cur = head;
+    REQUIRE(head != NULL);
+    for (long i = 1; i < n; i++) {
+        node *nx = mk(h, 1);
+        REQUIRE(nx != NULL);
+        cur->slot[0] = nx; /* steal the reference */
+        cur = nx;
+    }
+    if (tail) *tail = cur;
+    return head;
+}
+
 static rc_heap *quiet_heap(void)
 {
     rc_config cfg;
@@ -260,14 +276,7 @@ TEST(deep_chain_by_counting)
     rc_heap *h = quiet_heap();
     released = 0;
     const long n = 10 * 1000 * 1000;
-    node *head = mk(h, 1);
-    node *cur = head;
-    for (long i = 1; i < n; i++) {
-        node *nx = mk(h, 1);
-        cur->slot[0] = nx; /* steal the reference */
-        cur = nx;
-    }
-    rc_decref(head);
+    rc_decref(chain(h, n, NULL));
     CHECK_EQ(released, n);
     CHECK_HEAP(h);
     rc_heap_free(h);
@@ -278,12 +287,7 @@ TEST(deep_cycle_by_collection)
     rc_heap *h = quiet_heap();
     released = 0;
     const long n = 1000 * 1000;
-    node *head = mk(h, 1), *cur = head;
-    for (long i = 1; i < n; i++) {
-        node *nx = mk(h, 1);
-        cur->slot[0] = nx;
-        cur = nx;
-    }
+    node *cur, *head = chain(h, n, &cur);
     link_to(cur, 0, head);
     rc_decref(head);
     CHECK_EQ(rc_gc_collect(h, 2), n);
@@ -320,23 +324,12 @@ TEST(tracked_array_shrinks)
     rc_heap *h = quiet_heap();
     enum { N = 200000 };
     node *keep = mk(h, 1);
-    node *head = NULL;
-    for (int i = 0; i < N; i++) { /* a chain, freed by counting */
-        node *nd = mk(h, 1);
-        REQUIRE(nd != NULL);
-        nd->slot[0] = head;
-        head = nd;
-    }
+    node *head = chain(h, N, NULL); /* freed by counting */
     CHECK_GE(h->cap, N);
     rc_decref(head);
     CHECK_HEAP(h);
     CHECK_LE(h->cap, 8192);
-    node *first = mk(h, 1), *prev = first; /* a ring: cyclic garbage */
-    for (int i = 1; i < N; i++) {
-        node *nd = mk(h, 1);
-        prev->slot[0] = nd;
-        prev = nd;
-    }
+    node *prev, *first = chain(h, N, &prev); /* a ring: cyclic garbage */
     link_to(prev, 0, first);
     CHECK_GE(h->cap, N);
     rc_decref(first);
@@ -459,7 +452,7 @@ TEST(heap_free_releases_everything)
 /* A full collection of more than 16,384 tracked objects, which release
  * builds follow through the prefetch ring (debug builds always do): long
  * chains held from outside, reached through the ring's refills, and
- * two-object cycles among them as garbage. */
+ * two-object cycles between them as garbage. */
 /* Two nodes referring to each other, dropped: cyclic garbage. */
 static void garbage_pair(rc_heap *h)
 {
@@ -477,18 +470,9 @@ TEST(large_collection_through_the_ring)
     enum { CHAINS = 3, LEN = 8000, PAIRS = 3000 };
     node *head[CHAINS];
     for (int c = 0; c < CHAINS; c++) {
-        head[c] = mk(h, 1);
-        REQUIRE(head[c] != NULL);
-        node *tail = head[c];
-        for (int i = 1; i < LEN; i++) {
-            node *nd = mk(h, 1);
-            REQUIRE(nd != NULL);
-            tail->slot[0] = nd; /* the chain holds its only reference */
-            tail = nd;
-            if (i % 8 == 0) garbage_pair(h); /* beside it */
-        }
+        head[c] = chain(h, LEN, NULL);
+        for (int k = 0; k < PAIRS / CHAINS; k++) garbage_pair(h);
     }
-    for (int k = 0; k < PAIRS - CHAINS * ((LEN - 1) / 8); k++) garbage_pair(h);
     CHECK_EQ(rc_gc_collect(h, 2), 2 * PAIRS);
     for (int c = 0; c < CHAINS; c++) { /* every chain is whole */
         long n = 0;
@@ -505,76 +489,61 @@ TEST(large_collection_through_the_ring)
  * with no hook too, though the counting path frees those without looking
  * at the heap: a release that drops the last reference to one can still
  * read it afterwards (under ASan, a freed block would be reported). */
+/* rc_heap_free's walk releases a leaked holder, whose release drops the
+ * last reference it holds (`plain`), looks at that object again and asks
+ * for a collection. */
 typedef struct holder { void *plain; } holder;
 static const rc_type plain_type = {"plain", 32, NULL, NULL, NULL, 0};
+static rc_heap *holder_heap;
 static const rc_type *seen_after_drop;
+static long collected_in_release;
 static void holder_release(void *o)
 {
     holder *x = o;
-    rc_decref(x->plain); /* its last reference */
-    seen_after_drop = rc_type_of(x->plain);
+    void *c = x->plain;
+    if (!c) return;
     x->plain = NULL;
+    rc_decref(c); /* its last reference */
+    seen_after_drop = rc_type_of(c);
+    collected_in_release = rc_gc_collect(holder_heap, 2);
 }
 static const rc_type holder_type = {"holder", sizeof(holder), NULL, NULL, holder_release, 0};
+
+/* A holder of `held` (taking the caller's reference), leaked. */
+static void leak_holder(rc_heap *h, void *held)
+{
+    holder_heap = h;
+    seen_after_drop = NULL;
+    collected_in_release = -1;
+    holder *x = rc_new(h, &holder_type);
+    REQUIRE(x != NULL);
+    x->plain = held;
+}
 
 TEST(heap_free_frees_nothing_one_by_one)
 {
     rc_heap *h = quiet_heap();
-    holder *x = rc_new(h, &holder_type);
-    REQUIRE(x != NULL);
-    x->plain = rc_new(h, &plain_type);
-    REQUIRE(x->plain != NULL);
-    seen_after_drop = NULL;
-    rc_heap_free(h); /* x is leaked: its release runs in the walk */
+    void *p = rc_new(h, &plain_type);
+    REQUIRE(p != NULL);
+    leak_holder(h, p);
+    rc_heap_free(h); /* the holder's release runs in the walk */
     CHECK(seen_after_drop == &plain_type);
 }
 
-/* A release that runs in rc_heap_free's walk and asks for a collection
- * gets none (it returns 0): the walk owns every block, and no finalizer
- * runs there.  The cycle it drops is released once, by the walk. */
-static int cyc_released;
-static int cyc_traverse(void *o, rc_visit_fn visit, void *arg)
-{
-    holder *x = o;
-    return x->plain ? visit(&x->plain, arg) : 0;
-}
-static void cyc_release(void *o)
-{
-    (void)o;
-    cyc_released++;
-}
-static const rc_type cyc_type = {"cyc", sizeof(holder), cyc_traverse, NULL, cyc_release, 0};
-static rc_heap *collect_heap;
-static long collected_in_release = -1;
-static void collecting_release(void *o)
-{
-    holder *x = o;
-    if (!x->plain) return;
-    void *c = x->plain;
-    x->plain = NULL;
-    rc_decref(c); /* the cycle's last outside reference */
-    collected_in_release = rc_gc_collect(collect_heap, 2);
-}
-static const rc_type collecting_type = {"collecting", sizeof(holder), NULL, NULL,
-                                        collecting_release, 0};
-
+/* A collection asked for there collects nothing (it returns 0): the walk
+ * owns every block, and no finalizer runs.  The cycle the release drops is
+ * released once, by the walk, which reaches its nodes first (their page
+ * came first). */
 TEST(heap_free_collects_nothing_from_a_release)
 {
     rc_heap *h = quiet_heap();
-    collect_heap = h;
-    holder *a = rc_new(h, &cyc_type), *b = rc_new(h, &cyc_type);
-    REQUIRE(a && b);
-    a->plain = b; /* a <-> b: our reference to b, handed over */
-    b->plain = a;
-    rc_incref(a);
-    holder *x = rc_new(h, &collecting_type); /* leaked: released in the walk */
-    REQUIRE(x != NULL);
-    x->plain = a; /* our reference to a, handed over */
-    cyc_released = 0;
-    collected_in_release = -1;
+    released = 0;
+    node *b, *a = chain(h, 2, &b);
+    link_to(b, 0, a); /* a <-> b */
+    leak_holder(h, a);
     rc_heap_free(h);
     CHECK_EQ(collected_in_release, 0);
-    CHECK_EQ(cyc_released, 2);
+    CHECK_EQ(released, 2);
 }
 
 int main(int argc, char **argv) { return check_main(argc, argv); }
