@@ -136,7 +136,8 @@ RC_INTERNAL void    rc__page_changed(rc__alloc *a, rc__page *pg);
  *     [ frozen | gen2 old | gen2 pending | gen1 | gen0 ]
  *       band 0    band 1     band 2       band 3  band 4
  *
- * band b is objs[band[b] .. band[b+1]) with band[0] == 0 and band[5] == len.
+ * band b is objs[band[b] .. band[b+1]) with band[0] == 0; gen0 ends at len
+ * (band[5] is not kept up to date: readers use len).
  * gen2 is bands 1 and 2: "old" objects survived the last full collection,
  * "pending" ones were promoted since (Python's long_lived_total and
  * long_lived_pending are their live counts).  A slot whose object died or was

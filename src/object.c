@@ -176,7 +176,8 @@ RC_INLINE void *new_fast(rc_heap *h, const rc_type *t, size_t size, const char *
 static __attribute__((noinline)) void *new_object(rc_heap *h, const rc_type *t, size_t size,
                                                   const char *file, int line)
 {
-    if (RC_UNLIKELY(!h || !t || ((uintptr_t)t & RC__F_MASK) || size < t->size))
+    /* t is readable: every entry point checked it (readable_type). */
+    if (RC_UNLIKELY(!h || size < t->size))
         return rc__fail_null(h, RC_EINVAL);
     size_t total = RC__PREFIX + sizeof(rc__head) + size;
     if (RC_UNLIKELY(total < size)) return rc__fail_null(h, RC_ENOMEM);
