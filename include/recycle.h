@@ -56,11 +56,12 @@ RC_API const char *rc_version_string(void);
     X(BUSY,    -6, "a collection is already running")                      \
     X(MISUSE,  -7, "misuse of an object detected")
 
+/* RC_OK last, so that the list ends without a trailing comma. */
 enum {
-    RC_OK = 0,
-#define RC__ERRNO_ENUM(name, code, msg) RC_E##name = (code),
-    RC_ERRNO_MAP(RC__ERRNO_ENUM)
-#undef RC__ERRNO_ENUM
+#define RC_IMPL_ERRNO_ENUM(name, code, msg) RC_E##name = (code),
+    RC_ERRNO_MAP(RC_IMPL_ERRNO_ENUM)
+#undef RC_IMPL_ERRNO_ENUM
+    RC_OK = 0
 };
 
 typedef struct rc_heap rc_heap;
@@ -187,28 +188,42 @@ RC_API void rc_untrack(void *obj);
 RC_API int  rc_is_tracked(const void *obj);
 RC_API int  rc_is_finalized(const void *obj);
 
-/* --- the object header (private; shown only for the inline paths) --- */
-typedef struct rc__head {
+/* --- the object header (private; shown only for the inline paths) ---
+ * The rc_impl_ / RC_IMPL_ names are the library's: do not use them.  They
+ * contain no double underscore, so C++ (which reserves such names) accepts
+ * the header under clang++ -Weverything; RC_IMPL_CAST keeps the inline
+ * functions free of C-style casts in C++. */
+#ifdef __cplusplus
+#  define RC_IMPL_CAST(type, expr) (static_cast<type>(expr))
+#else
+#  define RC_IMPL_CAST(type, expr) ((type)(expr))
+#endif
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#  define RC_IMPL_NULL nullptr
+#else
+#  define RC_IMPL_NULL NULL
+#endif
+typedef struct rc_impl_head {
     uint32_t  refcnt; /* strong references */
     uint32_t  gc;     /* collector's word: see src/gc.c */
     uintptr_t tf;     /* const rc_type * | flag bits */
-} rc__head;
-#define RC__HEAD(obj) ((rc__head *)(obj) - 1)
+} rc_impl_head;
+#define RC_IMPL_HEAD(obj) (RC_IMPL_CAST(rc_impl_head *, obj) - 1)
 
-RC_API void rc__dealloc(void *obj);        /* the count reached zero */
-RC_API void rc__incref_checked(void *obj); /* debug builds */
-RC_API void rc__decref_checked(void *obj); /* debug builds */
+RC_API void rc_impl_dealloc(void *obj);        /* the count reached zero */
+RC_API void rc_impl_incref_checked(void *obj); /* debug builds */
+RC_API void rc_impl_decref_checked(void *obj); /* debug builds */
 
 #if defined(RC_DEBUG) && RC_DEBUG
-static inline void rc_incref(void *obj) { rc__incref_checked(obj); }
-static inline void rc_decref(void *obj) { rc__decref_checked(obj); }
+static inline void rc_incref(void *obj) { rc_impl_incref_checked(obj); }
+static inline void rc_decref(void *obj) { rc_impl_decref_checked(obj); }
 #else
 /* One add; one subtract and a well-predicted branch. */
-static inline void rc_incref(void *obj) { RC__HEAD(obj)->refcnt++; }
+static inline void rc_incref(void *obj) { RC_IMPL_HEAD(obj)->refcnt++; }
 static inline void rc_decref(void *obj)
 {
-    if (--RC__HEAD(obj)->refcnt == 0)
-        rc__dealloc(obj);
+    if (--RC_IMPL_HEAD(obj)->refcnt == 0)
+        rc_impl_dealloc(obj);
 }
 #endif
 static inline void rc_xincref(void *obj) { if (obj) rc_incref(obj); }
@@ -224,7 +239,7 @@ static inline void rc_setref(void **slot, void *value)
     rc_xdecref(old);
 }
 /* Drop the reference in *slot and set it to NULL. */
-static inline void rc_clearref(void **slot) { rc_setref(slot, NULL); }
+static inline void rc_clearref(void **slot) { rc_setref(slot, RC_IMPL_NULL); }
 
 /* ------------------------------------------------------------------ */
 /* Weak references                                                     */

@@ -12,6 +12,15 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The public header's private names, under the names the library's files
+ * use.  The header spells them rc_impl_ / RC_IMPL_ because C++ reserves
+ * identifiers containing a double underscore. */
+typedef rc_impl_head rc__head;
+#define RC__HEAD(obj)       RC_IMPL_HEAD(obj)
+#define rc__dealloc         rc_impl_dealloc
+#define rc__incref_checked  rc_impl_incref_checked
+#define rc__decref_checked  rc_impl_decref_checked
+
 #define RC_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define RC_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define RC_INTERNAL    __attribute__((visibility("hidden")))

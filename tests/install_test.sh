@@ -6,7 +6,8 @@
 #   2. tests/consumer/main.c built with `cc $(pkg-config --cflags --libs recycle)`
 #      and run (skipped, with a message, if pkg-config is not installed);
 #   3. tests/consumer built with find_package(recycle) against the shared and
-#      the static library, and both run.
+#      the static library, and both run; main.cpp too, as C++17, when a C++
+#      compiler is here (consumer_cxx).
 # CTest runs this as the test install_test; CC picks the compiler (default cc).
 set -euo pipefail
 
@@ -49,13 +50,21 @@ if command -v objdump >/dev/null 2>&1; then
     echo "NEEDED $needed"
 fi
 if command -v nm >/dev/null 2>&1; then
-    # -fvisibility=hidden: only RC_API functions (rc_*, rc__* for the inline
+    # -fvisibility=hidden: only RC_API functions (rc_*, rc_impl_* for the inline
     # paths) leave the shared library.
     leaked=$(nm -D --defined-only "$libdir/librecycle.so" |
              awk '$2 ~ /^[TDBRVW]$/ && $3 !~ /^rc_/ && $3 !~ /^_(init|fini)$/ { print $3 }')
     [ -z "$leaked" ] || fail "librecycle.so exports non-rc_ symbols: $(echo $leaked)"
     echo "exports: $(nm -D --defined-only "$libdir/librecycle.so" | awk '$3 ~ /^rc_/' | wc -l) rc_ symbols, nothing else"
 fi
+
+# A C++ compiler for tests/consumer/main.cpp: $CXX, c++ or clang++ (none: the
+# C++ halves are skipped, with a message).
+cxx=""
+for c in "${CXX:-}" c++ clang++ g++; do
+    if [ -n "$c" ] && command -v "$c" >/dev/null 2>&1; then cxx=$c; break; fi
+done
+[ -n "$cxx" ] || echo "install_test: no C++ compiler: the C++ consumer is SKIPPED"
 
 warnings="-std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror"
 
@@ -70,15 +79,12 @@ if command -v pkg-config >/dev/null 2>&1; then
     # shellcheck disable=SC2086 # word splitting of the flags is wanted
     "$cc" $warnings "$src/tests/consumer/main.c" -o "$work/consumer_pc" $flags
     LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$work/consumer_pc"
-    # The header from C++ (its extern "C" guards), when a C++ compiler is here.
-    cxx=${CXX:-c++}
-    if command -v "$cxx" >/dev/null 2>&1; then
-        printf '#include <recycle.h>\nint main() { return rc_version() == RC_VERSION_HEX ? 0 : 1; }\n' \
-            >"$work/cxx.cc"
+    # The same program in C++ (tests/consumer/main.cpp), when a C++ compiler is here.
+    if [ -n "$cxx" ]; then
         # shellcheck disable=SC2086
-        "$cxx" -Wall -Wextra -Werror "$work/cxx.cc" -o "$work/consumer_cxx" $flags
-        LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$work/consumer_cxx"
-        echo "C++: recycle.h compiles and links from C++"
+        "$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Wold-style-cast -Werror \
+            "$src/tests/consumer/main.cpp" -o "$work/consumer_pc_cxx" $flags
+        LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$work/consumer_pc_cxx"
     fi
 else
     step "pkg-config: SKIPPED — pkg-config is not installed (apt-get install pkg-config);" \
@@ -88,7 +94,8 @@ fi
 # --- 3. find_package -------------------------------------------------------
 step "find_package(recycle)"
 "$cmake" -S "$src/tests/consumer" -B "$work/consumer-build" \
-    -DCMAKE_C_COMPILER="$cc" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_C_COMPILER="$cc" ${cxx:+-DCMAKE_CXX_COMPILER="$(command -v "$cxx")"} \
+    -DCMAKE_PREFIX_PATH="$prefix" \
     -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON -DCMAKE_BUILD_TYPE=Release \
     >"$work/consumer-configure.log" || { cat "$work/consumer-configure.log"; fail "configure consumer"; }
 grep 'found recycle' "$work/consumer-configure.log" || true
@@ -97,5 +104,9 @@ grep 'found recycle' "$work/consumer-configure.log" || true
 # The shared one runs through its build-tree RPATH, no LD_LIBRARY_PATH.
 "$work/consumer-build/consumer_shared"
 "$work/consumer-build/consumer_static"
+if [ -n "$cxx" ]; then
+    [ -x "$work/consumer-build/consumer_cxx" ] || fail "tests/consumer did not build consumer_cxx with $cxx"
+    "$work/consumer-build/consumer_cxx"
+fi
 
 step "passed"
