@@ -1,0 +1,141 @@
+/* mem.c — where MAL values get their memory: recycle, or (MAL_BOEHM) the
+ * Boehm GC.  Nothing else in the interpreter knows which. */
+#include <pthread.h>
+#include <stdlib.h>
+
+#ifdef MAL_BOEHM
+#  define GC_THREADS
+#  include <gc.h>
+#  define THREAD_CREATE GC_pthread_create
+#  define THREAD_JOIN   GC_pthread_join
+#else
+#  define THREAD_CREATE pthread_create
+#  define THREAD_JOIN   pthread_join
+#endif
+
+#include "mal.h"
+
+rc_heap    *mal_heap;
+const char *mal_cur_file = "<repl>";
+int         mal_cur_line;
+
+#ifndef MAL_BOEHM
+
+/* Until the library's rc_buf_* land on main: plain malloc (not counted). */
+static void *rc_buf_alloc(void *owner, size_t n) { (void)owner; return malloc(n); }
+static void *rc_buf_realloc(void *owner, void *buf, size_t n) { (void)owner; return realloc(buf, n); }
+static void  rc_buf_free(void *owner, void *buf) { (void)owner; free(buf); }
+
+int mem_init(size_t memory_limit)
+{
+    rc_config cfg;
+    rc_config_init(&cfg);
+    cfg.memory_limit = memory_limit;
+    const char *p = getenv("MAL_GC_POLICY");
+    if (p && strcmp(p, "adaptive") == 0) cfg.policy = RC_POLICY_ADAPTIVE;
+    mal_heap = rc_heap_new(&cfg);
+    return mal_heap ? 0 : -1;
+}
+
+void mem_finish(void)
+{
+    rc_heap_free(mal_heap);
+    mal_heap = NULL;
+}
+
+/* Every value is allocated here, attributed to the MAL form being evaluated. */
+void *mal_alloc(const rc_type *t, size_t size)
+{
+    void *p = rc_new_var_at(mal_heap, t, size, mal_cur_file, mal_cur_line, "mal");
+    if (UNLIKELY(!p)) mal_oom();
+    return p;
+}
+
+/* Storage owned by one object: counted in the heap (bytes in use, memory
+ * limit, snapshots).  rc_buf_* from the library. */
+void *mal_buf_alloc(void *owner, size_t n)
+{
+    void *p = rc_buf_alloc(owner, n);
+    if (UNLIKELY(!p)) mal_oom();
+    return p;
+}
+
+void *mal_buf_realloc(void *owner, void *buf, size_t n)
+{
+    void *p = rc_buf_realloc(owner, buf, n);
+    if (UNLIKELY(!p)) mal_oom();
+    return p;
+}
+
+void mal_buf_free(void *owner, void *buf)
+{
+    rc_buf_free(owner, buf);
+}
+
+#else /* MAL_BOEHM */
+
+int mem_init(size_t memory_limit)
+{
+    if (memory_limit) GC_set_max_heap_size(memory_limit);
+    return 0;
+}
+
+void mem_finish(void) {}
+
+static void run_release(void *obj, void *data)
+{
+    ((const rc_type *)data)->release(obj);
+}
+
+/* Containers are scanned, atomic types are not; a type whose release must
+ * run (symbols leave the intern table) gets a finalizer. */
+void *mal_alloc(const rc_type *t, size_t size)
+{
+    void *p = t->traverse || t == &mal_str_type ? GC_MALLOC(size) : GC_MALLOC_ATOMIC(size);
+    if (UNLIKELY(!p)) { mal_oom(); return NULL; }
+    if (!t->traverse) memset(p, 0, size);
+    if (t->release && t == &mal_sym_type)
+        GC_register_finalizer_no_order(p, run_release, (void *)t, NULL, NULL);
+    return p;
+}
+
+void *mal_buf_alloc(void *owner, size_t n)
+{
+    (void)owner;
+    void *p = GC_MALLOC(n);
+    if (UNLIKELY(!p)) mal_oom();
+    return p;
+}
+
+void *mal_buf_realloc(void *owner, void *buf, size_t n)
+{
+    (void)owner;
+    void *p = GC_REALLOC(buf, n);
+    if (UNLIKELY(!p)) mal_oom();
+    return p;
+}
+
+void mal_buf_free(void *owner, void *buf)
+{
+    (void)owner;
+    (void)buf;
+}
+
+#endif
+
+/* The interpreter runs on a thread of its own, with a stack of known size
+ * that the stack guard measures against. */
+int mem_run_thread(void *(*fn)(void *), void *arg, size_t stack_size)
+{
+    pthread_attr_t attr;
+    pthread_t      t;
+#ifdef MAL_BOEHM
+    GC_INIT();
+#endif
+    if (pthread_attr_init(&attr) != 0) return -1;
+    pthread_attr_setstacksize(&attr, stack_size);
+    int rc = THREAD_CREATE(&t, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) return -1;
+    return THREAD_JOIN(t, NULL);
+}
