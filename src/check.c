@@ -1,5 +1,5 @@
 /* check.c — rc_heap_check: verifies the heap's internal invariants, for
- * tests, fuzzers and debugging.  Costs a walk of every tracked object and
+ * tests, fuzzers and debugging (dying objects: see object.c).  Costs a walk of every tracked object and
  * every reference they hold; never call it on a hot path.
  */
 #include "internal.h"
@@ -72,12 +72,19 @@ int rc_heap_check(const rc_heap *h, FILE *out)
         if (hd->gc != i) complain(&c, "tracked object's index is wrong:", o);
         if (rc__has(hd, RC__F_COLLECTING)) complain(&c, "COLLECTING outside a collection:", o);
         if (!rc__is_container(rc__type(hd))) complain(&c, "atomic object tracked:", o);
-        if (hd->refcnt == 0) complain(&c, "tracked object with count 0:", o);
+        if (hd->refcnt == 0) complain(&c, "tracked object with count 0 (dying):", o);
         if (rc_heap_of(o) != h) complain(&c, "object of another heap tracked:", o);
         rc__type(hd)->traverse(o, visit_count_refs, &c);
     }
     for (int b = 0; b < RC__NBANDS; b++)
         if (live[b] != h->live[b]) complain(&c, "band live count is wrong", NULL);
+    /* Dying objects (object.c): those waiting on the deferred list have
+     * count 0 and are untracked. */
+    for (size_t i = 0; i < h->deferred.len; i++) {
+        void *o = (void *)((uintptr_t)h->deferred.v[i] & ~RC__DEFERRED_FROZEN);
+        if (RC__HEAD(o)->refcnt != 0) complain(&c, "deferred object with a count:", o);
+        if (rc_is_tracked(o)) complain(&c, "deferred (dying) object tracked:", o);
+    }
     for (size_t i = 0; i < h->garbage.len; i++)
         if (RC__HEAD(h->garbage.v[i])->refcnt == 0)
             complain(&c, "garbage list holds a freed object", NULL);

@@ -148,6 +148,53 @@ int rc__track(rc_heap *h, rc__head *hd)
     return 0;
 }
 
+/* The frozen band grows by one slot at its end: the first slot of each
+ * younger band moves to that band's end (O(bands); a band's order does not
+ * matter).  During a collection the bands are in use: the object joins gen0
+ * and h->refreeze, holding a reference, and rc__refreeze moves it when the
+ * collection ends (if h->refreeze has no room, it simply stays in gen0). */
+int rc__track_frozen(rc_heap *h, rc__head *hd)
+{
+    if (h->collecting) {
+        if (rc__track(h, hd) != 0) return RC_ENOMEM;
+        void *obj = rc__obj_of(hd);
+        if (rc__vec_push(&h->refreeze, obj) == 0) rc_incref(obj);
+        return 0;
+    }
+    if (rc__reserve_track(h, 1) != 0) return RC_ENOMEM;
+    uint32_t pos = h->len++;
+    for (int b = RC__GEN0; b > RC__FROZEN; b--) {
+        uint32_t first = h->band[b];
+        if (first != pos) { /* else the band is empty */
+            void *o = h->objs[first];
+            h->objs[pos] = o;
+            if (o) RC__HEAD(o)->gc = pos;
+        }
+        pos = first;
+        h->band[b] = first + 1;
+    }
+    h->objs[pos] = rc__obj_of(hd);
+    hd->gc = pos;
+    h->live[RC__FROZEN]++;
+    return 0;
+}
+
+void rc__refreeze(rc_heap *h)
+{
+    while (h->refreeze.len > 0) {
+        void *o = h->refreeze.v[--h->refreeze.len];
+        rc__head *hd = RC__HEAD(o);
+        /* Still tracked (the program may have untracked it), not frozen
+         * since (freezing waits for the collection's end), room for it. */
+        if (hd->gc != RC__UNTRACKED && hd->gc >= h->band[RC__OLD] &&
+            rc__reserve_track(h, 1) == 0) {
+            rc__untrack(h, hd);
+            rc__track_frozen(h, hd);
+        }
+        rc_decref(o);
+    }
+}
+
 /* The tracked array gives memory back once three quarters of it is unused
  * (after a sweep or a collection), keeping room for the live entries to
  * double.  Not during a collection; a failed realloc keeps the old array. */
@@ -788,6 +835,7 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
     rc__update_trigger(h);
     if (h->compact_due) rc__maybe_compact(h);
     rc__maybe_shrink(h);
+    if (RC_UNLIKELY(h->refreeze.len > 0)) rc__refreeze(h);
     return (long)(res.collected + res.uncollectable);
 }
 

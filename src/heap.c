@@ -169,6 +169,7 @@ void rc_heap_free(rc_heap *h)
     rc__alloc_destroy(h->alloc);
     rc__vec_free(&h->garbage);
     rc__vec_free(&h->deferred);
+    rc__vec_free(&h->refreeze);
     free(h->objs);
     free(h->cbs);
     free(h);

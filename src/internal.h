@@ -58,6 +58,13 @@ static inline bool rc__has(const rc__head *hd, uintptr_t f) { return (hd->tf & f
 static inline void rc__set(rc__head *hd, uintptr_t f) { hd->tf |= f; }
 static inline void rc__clr(rc__head *hd, uintptr_t f) { hd->tf &= ~f; }
 static inline bool rc__is_container(const rc_type *t) { return t->traverse != NULL; }
+/* Whether a whole-heap walk may show the object: not while it is dying
+ * (count 0: see "Dying objects" in object.c) nor while a collection
+ * examines it (RC__F_COLLECTING). */
+static inline bool rc__visible(const rc__head *hd)
+{
+    return hd->refcnt != 0 && (hd->tf & RC__F_COLLECTING) == 0;
+}
 
 /* Debug builds put a prefix before the header. */
 typedef struct rc__prefix {
@@ -204,7 +211,11 @@ struct rc_heap {
 
     /* Deallocation by counting (object.c) */
     int      dealloc_depth;
-    rc__vec  deferred;          /* objects whose freeing waits (deep chains) */
+    rc__vec  deferred;          /* objects whose freeing waits (deep chains),
+                                   each | RC__DEFERRED_FROZEN if it was frozen */
+    rc__vec  refreeze;          /* resurrected frozen objects tracked in gen0
+                                   during a collection, each with a reference;
+                                   frozen again when it ends (gc.c) */
     bool     dying;             /* rc_heap_free is releasing everything */
 
     /* Debug output and statistics */
@@ -237,6 +248,11 @@ RC_INTERNAL void rc__vec_free(rc__vec *v);
 
 /* tracking (gc.c) */
 RC_INTERNAL int  rc__track(rc_heap *h, rc__head *hd);     /* 0 or RC_ENOMEM */
+/* Tracks hd in the frozen band (a frozen object that waited on the deferred
+ * list and was resurrected); 0 or RC_ENOMEM. */
+RC_INTERNAL int  rc__track_frozen(rc_heap *h, rc__head *hd);
+/* After a collection: h->refreeze's objects join the frozen band. */
+RC_INTERNAL void rc__refreeze(rc_heap *h);
 RC_INTERNAL int  rc__reserve_track(rc_heap *h, size_t n); /* room for n more */
 /* rc__untrack for an object not in gen0, or during a collection. */
 RC_INTERNAL void rc__untrack_old(rc_heap *h, rc__head *hd);
@@ -286,6 +302,13 @@ RC_INTERNAL void rc__misuse(const char *what, const void *obj, bool is_object);
 
 /* objects (object.c) */
 RC_INTERNAL void rc__describe(rc__head *hd, char *buf, size_t n);
+/* A deferred-list entry's low bit: the object was frozen (objects are
+ * 16-byte aligned). */
+#define RC__DEFERRED_FROZEN ((uintptr_t)1)
+/* Calls fn on the block of every object a whole-heap walk may show
+ * (rc__visible: no dying object, nothing being collected), until fn returns
+ * non-zero; returns that.  What snapshots and why-alive walk. */
+RC_INTERNAL int  rc__walk_objects(rc_heap *h, int (*fn)(void *block, void *arg), void *arg);
 /* rc_new_at for objects the library makes for the program (weak
  * references): ra is the program's return address, where an allocation
  * site's backtrace starts.  t is a valid type. */

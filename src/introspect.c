@@ -10,10 +10,10 @@
 
 #include <stdlib.h>
 
-/* Whether a walk may show the object: not while a collection examines it. */
+/* Whether a walk may show the object (a tombstone: no). */
 static bool visible(const void *o)
 {
-    return o && !rc__has(RC__HEAD(o), RC__F_COLLECTING);
+    return o && rc__visible(RC__HEAD(o));
 }
 
 static int snap_push(rc__vec *v, void *o)

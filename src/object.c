@@ -324,12 +324,35 @@ static int visit_clear(void **slot, void *arg)
     return 0;
 }
 
+/* ==== Dying objects ====
+ *
+ * An object is dying from the moment its count reaches zero for good (its
+ * finalizer, if one runs, did not resurrect it) until its block is freed:
+ * while it waits on the deferred list, while its weak references' callbacks
+ * run, while its references are dropped (their releases run) and while its
+ * own release runs.  User code runs at each of those moments and may call
+ * any whole-heap tool.  The invariant, kept here and by the collector's
+ * free_garbage:
+ *
+ *   - a dying object has count 0 and is untracked: dealloc_full untracks it
+ *     before deferring it, free_object before it runs any user code;
+ *   - an object with count 0 is dying: a live object's count is at least 1
+ *     (free_object runs a finalizer at count 1).
+ *
+ * So the tracked array never holds a dying object (collections, walks,
+ * freeze and unfreeze cannot see one), and the walks over every block skip
+ * count 0 (rc__visible, rc__walk_objects): snapshots, why-alive, the leak
+ * report, DOT.  rc_heap_check verifies both halves.  A frozen object keeps
+ * its frozenness while it waits only in its deferred-list entry
+ * (RC__DEFERRED_FROZEN): if its finalizer resurrects it, it rejoins the
+ * frozen band (test_dying, test_model:case_frozen_deferred_resurrect). */
+
 /* The object's count is zero: finalize it (once; it may resurrect), clear
  * its weak references and run their callbacks, drop its references, release
- * it and free its memory.  A `deferred` object was untracked when it was
- * put on the deferred list (unless frozen) and is tracked again if it
- * resurrects. */
-RC_INLINE void free_object(rc_heap *h, rc__head *hd, bool deferred)
+ * it and free its memory.  A `deferred` object was untracked when it was put
+ * on the deferred list; if it resurrects it is tracked again, in the frozen
+ * band if it was `frozen`. */
+RC_INLINE void free_object(rc_heap *h, rc__head *hd, bool deferred, bool frozen)
 {
     const rc_type *t = rc__type(hd);
     void *obj = rc__obj_of(hd);
@@ -341,12 +364,12 @@ RC_INLINE void free_object(rc_heap *h, rc__head *hd, bool deferred)
         if (--hd->refcnt != 0) {
             /* Resurrected: the finalizer stored a new reference. */
             if (deferred && rc__is_container(t) && !rc_is_tracked(obj))
-                rc__track(h, hd);
+                (void)(frozen ? rc__track_frozen(h, hd) : rc__track(h, hd));
             return;
         }
     }
-    /* It dies.  Untrack first: no collection that a callback, a release or
-     * a child's finalizer starts may see an object whose count is zero. */
+    /* It dies.  Untrack first: no collection or walk that a callback, a
+     * release or a child's finalizer starts may see it (the invariant). */
     if (hd->gc != RC__UNTRACKED || rc__has(hd, RC__F_COLLECTING)) rc__untrack(h, hd);
     if (RC_UNLIKELY(rc__has(hd, RC__F_WEAKREFD))) rc__wr_call(rc__wr_clear(h, hd));
     /* Drop every reference it holds; the type writes only traverse. */
@@ -359,9 +382,10 @@ RC_INLINE void free_object(rc_heap *h, rc__head *hd, bool deferred)
 static __attribute__((noinline)) void drain_deferred(rc_heap *h)
 {
     while (h->deferred.len > 0) {
-        void *o = h->deferred.v[--h->deferred.len];
+        uintptr_t e = (uintptr_t)h->deferred.v[--h->deferred.len];
+        void *o = (void *)(e & ~RC__DEFERRED_FROZEN);
         h->dealloc_depth++;
-        free_object(h, RC__HEAD(o), true);
+        free_object(h, RC__HEAD(o), true, (e & RC__DEFERRED_FROZEN) != 0);
         h->dealloc_depth--;
     }
 }
@@ -373,21 +397,40 @@ static __attribute__((noinline)) void dealloc_full(void *obj)
     rc_heap *h = rc__block_owner(rc__block_of(hd));
     if (RC_UNLIKELY(h->dying)) return; /* rc_heap_free frees everything at once */
 
+    bool deferred = false, frozen = false;
     if (RC_UNLIKELY(h->dealloc_depth >= RC__DEALLOC_DEPTH_MAX)) {
-        /* Untracked while it waits, so that no collection sees a count of
-         * zero — but a frozen object stays in its band: no collection looks
-         * there, and if its finalizer resurrects it, it must stay frozen
-         * (test_model:case_frozen_deferred_resurrect). */
-        bool frozen = hd->gc != RC__UNTRACKED && !rc__has(hd, RC__F_COLLECTING) &&
-                      hd->gc < h->band[RC__OLD];
-        if (!frozen) rc__untrack(h, hd);
-        if (rc__vec_push(&h->deferred, obj) == 0) return;
+        /* Untracked while it waits, frozen or not (the invariant); its
+         * entry remembers whether it was frozen. */
+        frozen = hd->gc != RC__UNTRACKED && !rc__has(hd, RC__F_COLLECTING) &&
+                 hd->gc < h->band[RC__OLD];
+        rc__untrack(h, hd);
+        void *e = (void *)((uintptr_t)obj | (frozen ? RC__DEFERRED_FROZEN : 0));
+        if (rc__vec_push(&h->deferred, e) == 0) return;
         /* No memory to defer it: free it now, one level deeper. */
+        deferred = true;
     }
     h->dealloc_depth++;
-    free_object(h, hd, false);
+    free_object(h, hd, deferred, frozen);
     h->dealloc_depth--;
     if (h->dealloc_depth == 0 && h->deferred.len > 0) drain_deferred(h);
+}
+
+/* Every object a whole-heap walk may show (the invariant above). */
+typedef struct visible_walk {
+    int (*fn)(void *block, void *arg);
+    void *arg;
+} visible_walk;
+
+static int walk_visible(void *block, void *arg)
+{
+    visible_walk *w = arg;
+    return rc__visible(rc__head_of_block(block)) ? w->fn(block, w->arg) : 0;
+}
+
+int rc__walk_objects(rc_heap *h, int (*fn)(void *block, void *arg), void *arg)
+{
+    visible_walk w = {fn, arg};
+    return rc__alloc_walk(h->alloc, walk_visible, &w);
 }
 
 /* The fastest path: an atomic object with no flag, no finalizer and no

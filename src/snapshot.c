@@ -286,7 +286,7 @@ rc_snapshot *rc__snapshot_take(rc_heap *h, const char *label)
     if (label) strcpy(s->label, label);
 
     walk_ctx c = {.h = h};
-    rc__alloc_walk(h->alloc, walk_block, &c);
+    rc__walk_objects(h, walk_block, &c);
     rc__pmap_free(&c.index);
     rc__pmap_free(&c.types);
     if (c.failed) {

@@ -236,7 +236,7 @@ bool rc__is_live_object(const rc_heap *h, const void *obj)
 {
     if (!h || !obj || ((uintptr_t)obj & 15) != 0) return false;
     void *block = rc__block_of(RC__HEAD(obj));
-    return rc__alloc_owns(h->alloc, block) && RC__HEAD(obj)->refcnt > 0;
+    return rc__alloc_owns(h->alloc, block) && rc__visible(RC__HEAD(obj));
 }
 
 void rc__describe_obj(const rc_heap *h, const void *obj, FILE *f)

@@ -100,7 +100,7 @@ int rc__graph_build(rc__graph *g, rc_heap *h)
     g->h = h;
     g->ntracked = h->len;
     number_ctx c = {g, {0}, false};
-    rc__alloc_walk(h->alloc, number_block, &c);
+    rc__walk_objects(h, number_block, &c);
     g->others = c.others.v;
     g->n = g->ntracked + (uint32_t)c.others.len;
     g->internal = calloc(g->n ? g->n : 1, sizeof *g->internal);
