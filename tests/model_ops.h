@@ -38,10 +38,29 @@
  * the RC_GC_START callback (automatic scheduling is test_control.c's
  * business); what the collection must do it computes itself.
  *
+ * User code calls back into the API (MOP_HOOK arms the next few runs of
+ * finalizers, releases, weak-reference callbacks and RC_GC_START/STOP
+ * callbacks, m_hook): collections of each generation and collect_if_due,
+ * freeze and unfreeze, walks, referrers and referents, snapshots and their
+ * diffs, why-alive, DOT and the leak report (to /dev/null), rc_heap_check,
+ * memory and gc stats, sites on and off, settings and callbacks added and
+ * removed, allocations (atomic, containers, weak references with
+ * callbacks), rc_untrack / rc_track of the program's containers (also
+ * MOP_TRACK).  What API.md makes exact is checked exactly: during a
+ * collection, collect returns 0 and runs nothing, freeze and unfreeze are
+ * refused with RC_EBUSY, why-alive and DOT say RC_EBUSY; outside one,
+ * why-alive says the program's objects are held from outside; walks report
+ * only live objects of the program's (count > 0), referents are exactly the
+ * slots set, referrers do refer; rc_heap_check passes everywhere; what user
+ * code allocates or (un)tracks is replayed by the oracle at its place among
+ * the step's collections (m_event).  Episodes may run under memory_limit.
+ *
  * With fail_alloc_after set (fault injection), a collection that out of
  * memory starts in the middle of a free by counting cannot be simulated
  * step by step: for such steps the oracle checks only that nothing
- * reachable was freed, then re-reads the heap ("resync").
+ * reachable was freed, then re-reads the heap ("resync").  The same goes
+ * for a collection, a freeze or an unfreeze that user code starts on the
+ * counting path, and for an emergency collection under memory_limit.
  */
 #ifndef RC_MODEL_OPS_H
 #define RC_MODEL_OPS_H
@@ -83,6 +102,8 @@ enum {
     MOP_CHAIN,         /* a: length, b: finalizers (b&4: then drop it): a chain held by a root */
     MOP_RING,          /* a: length, b: finalizers: a garbage ring          */
     MOP_CHECK,         /* full verification now                             */
+    MOP_HOOK,          /* a: action, b: where, c: how many times: arm a hook  */
+    MOP_TRACK,         /* a: a container the program holds: rc_untrack / rc_track it */
     MOP_COUNT
 };
 
@@ -90,7 +111,7 @@ static const char *const m_op_names[MOP_COUNT] = {
     "MOP_NEW", "MOP_SET", "MOP_CLEAR", "MOP_TAKE", "MOP_DROP", "MOP_WEAK", "MOP_WGET",
     "MOP_COLLECT", "MOP_COLLECT_IF_DUE", "MOP_FREEZE", "MOP_UNFREEZE", "MOP_PAUSE",
     "MOP_RESUME", "MOP_ENABLE", "MOP_DISABLE", "MOP_THRESHOLD", "MOP_SAVEALL",
-    "MOP_GCLEAR", "MOP_CHAIN", "MOP_RING", "MOP_CHECK"};
+    "MOP_GCLEAR", "MOP_CHAIN", "MOP_RING", "MOP_CHECK", "MOP_HOOK", "MOP_TRACK"};
 
 typedef struct m_op {
     uint32_t code, a, b, c;
@@ -108,6 +129,7 @@ typedef struct m_config {
     FILE         *out;           /* mismatch reports; NULL = silent */
     int           max_reports;   /* reports printed per run (0 = 10) */
     int           log_fd;        /* > 0: each operation is written here before it runs */
+    size_t        memory_limit;  /* rc_config.memory_limit; 0 = none */
 } m_config;
 
 typedef struct m_stats {
@@ -116,6 +138,9 @@ typedef struct m_stats {
     /* coverage: how often the corners of the semantics were reached */
     uint64_t uncollectable, resurrected, trash_weakrefs, deep_steps, deferred_retracked;
     uint64_t order_open_callbacks, saveall_saved;
+    /* user code calling back into the API (MOP_HOOK) */
+    uint64_t hooks, hooks_in_collection, hook_collections, hook_allocs, hook_resyncs;
+    uint64_t untracked;
 } m_stats;
 
 /* ------------------------------------------------------------------ */
@@ -191,6 +216,15 @@ typedef struct m_pend {
     int32_t  ref;
 } m_pend;
 
+/* Something user code did (MOP_HOOK) that the oracle applies when it
+ * replays the step: `tag` orders it among the step's collections
+ * (2i: before collection i started, 2i+1: while it ran). */
+enum { EV_NEW, EV_WEAK, EV_TRACK, EV_UNTRACK };
+typedef struct m_event {
+    uint32_t kind, id, tag;
+    int32_t  arg; /* EV_NEW: the shape; EV_WEAK: the referent */
+} m_event;
+
 typedef struct m_coll {
     int      gen, stopped;
     uint64_t collected, uncollectable, predicted;
@@ -242,6 +276,16 @@ typedef struct m_ctx {
     uint32_t *o_keep; size_t o_nkeep, o_keepcap;   /* uncollectable in this step */
     size_t    o_zero_events;
     int       o_in_coll, o_saveall, need_census;
+
+    /* ---- user code calling back into the API (MOP_HOOK) ---- */
+    uint32_t     hk_action, hk_sites, hk_left, hk_phase;
+    int          hk_unsync; /* a hook ran on the counting path in this step */
+    uint64_t     hk_rs;
+    int          hk_sites_on, hk_cb2_on;
+    rc_snapshot *hk_snap;
+    FILE        *hk_null;
+    m_event     *ev;
+    size_t       nev, evcap;
 } m_ctx;
 
 static m_ctx *m_cur; /* the run in progress: user code reaches it here */
@@ -270,6 +314,17 @@ M_FN void *m_xrealloc(void *p, size_t n)
         abort();
     }
     return q;
+}
+
+/* xorshift64*: the generator's and the hooks' random numbers. */
+static inline uint64_t m_rand(uint64_t *s)
+{
+    uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ull;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545f4914f6cdd1dull;
 }
 
 #define M_GROW_ARRAY(arr, oldn, newn)                                            \
@@ -444,7 +499,7 @@ M_FN void m_check_enomem(m_ctx *c, const char *what)
 {
     int e = rc_last_error(c->h);
     c->st->enomem++;
-    if (!c->cfg->fail_after)
+    if (!c->cfg->fail_after && !c->cfg->memory_limit)
         m_fail(c, "%s failed with no fault injected (error %d: %s)", what, e, rc_strerror(e));
     else if (e != RC_ENOMEM)
         m_fail(c, "%s failed with error %d (%s), not RC_ENOMEM", what, e, rc_strerror(e));
@@ -465,6 +520,9 @@ static int m_traverse(void *obj, rc_visit_fn visit, void *arg)
 }
 
 static void m_wcb(rc_weakref *w, void *data);
+/* Where a hook runs (MOP_HOOK's b). */
+enum { HS_FIN = 1, HS_REL = 2, HS_WCB = 4, HS_START = 8, HS_STOP = 16, HS_ALL = 31 };
+static void m_hook(m_ctx *c, unsigned site);
 
 /* The weak reference an /alloc finalizer makes to its object: callback
  * mode 1 (record) or 2 (record and drop the program's reference). */
@@ -522,7 +580,7 @@ static void m_finalize(void *obj)
         break;
     default:
         break;
-    }
+    }    m_hook(c, HS_FIN);
 }
 
 static void m_release(void *obj)
@@ -549,7 +607,7 @@ static void m_release(void *obj)
         uint32_t p = c->r_alive_pos[id], last = c->r_alive[--c->r_nalive];
         c->r_alive[p] = last;
         c->r_alive_pos[last] = p;
-    }
+    }    if (!c->r_teardown) m_hook(c, HS_REL);
 }
 
 static void m_wcb(rc_weakref *w, void *data)
@@ -570,6 +628,338 @@ static void m_wcb(rc_weakref *w, void *data)
             r_root_remove_at(c, (size_t)i);
             rc_decref(w);
         }
+    }    m_hook(c, HS_WCB);
+}
+
+/* ---- user code calling back into the API (MOP_HOOK) ---- */
+
+/* What a hook does (MOP_HOOK's a). */
+enum {
+    HK_COLLECT, HK_COLLECT_IF_DUE, HK_FREEZE, HK_UNFREEZE, HK_WALK, HK_REFS, HK_SNAPSHOT,
+    HK_WHY, HK_LEAK, HK_CHECK, HK_MEMSTATS, HK_SITES, HK_SETTINGS, HK_ALLOC, HK_TRACK,
+    HK_COUNT,
+    HK_ANY = HK_COUNT /* a different one at each run, at random */
+};
+static const char *const m_hook_names[HK_COUNT + 1] = {
+    "collect", "collect_if_due", "freeze", "unfreeze", "walk", "referrers/referents",
+    "snapshot", "why-alive", "leak report", "heap check", "memory stats", "sites",
+    "settings", "allocate", "untrack/track", "any"};
+
+M_FN void m_note_event(m_ctx *c, uint32_t kind, uint32_t id, int32_t arg)
+{
+    m_event e = {kind, id, c->hk_phase, arg};
+    M_PUSH(c->ev, c->nev, c->evcap, e);
+}
+
+/* One of the program's references, chosen by r (-1: none); want_container:
+ * only a node or var object. */
+M_FN int32_t m_pick_root(const m_ctx *c, uint32_t r, int want_container)
+{
+    size_t n = c->r_nroots;
+    for (size_t k = 0, start = n ? r % n : 0; k < n; k++) {
+        uint32_t id = c->r_roots[(start + k) % n];
+        int sh = c->r_shape[id];
+        if (sh == SH_WEAK && want_container) continue;
+        if (want_container && sh == SH_ATOM) continue;
+        return (int32_t)id;
+    }
+    return -1;
+}
+
+/* What a walk reports must be a live object of ours, held by something. */
+M_FN int m_hook_check_obj(m_ctx *c, const void *obj, const char *what)
+{
+    int64_t id = r_id_of(c, obj);
+    if (id < 0 || (uint64_t)id >= c->next_id || c->r_ptr[id] != obj) {
+        m_fail(c, "%s reported %p, not an object of the program's", what, obj);
+        return 1;
+    }
+    if (c->r_shape[id] != SH_WEAK && c->r_nrel[id]) {
+        m_fail(c, "%s reported #%lld, which was released", what, (long long)id);
+        return 1;
+    }
+    if (rc_refcount(obj) == 0) {
+        m_fail(c, "%s reported #%lld, whose count is 0 (it is being freed)", what,
+               (long long)id);
+        return 1;
+    }
+    return 0;
+}
+
+static int m_hook_walk(void *obj, void *arg) { return m_hook_check_obj(arg, obj, "a walk"); }
+
+typedef struct m_refs_arg {
+    m_ctx      *c;
+    const void *target;
+    size_t      n;
+} m_refs_arg;
+
+static int m_hook_referent(void *obj, void *arg)
+{
+    m_refs_arg *ra = arg;
+    ra->n++;
+    return m_hook_check_obj(ra->c, obj, "rc_gc_get_referents");
+}
+
+static int m_hook_referrer(void *obj, void *arg)
+{
+    m_refs_arg *ra = arg;
+    if (m_hook_check_obj(ra->c, obj, "rc_gc_get_referrers")) return 1;
+    const m_obj *o = obj;
+    for (uint32_t s = 0; s < o->nslots; s++)
+        if (o->slot[s] == ra->target) return 0;
+    m_fail(ra->c, "rc_gc_get_referrers reported #%u, which does not refer to the object", o->id);
+    return 1;
+}
+
+static void m_gc_cb2(rc_heap *h, int phase, const rc_gc_info *info, void *data)
+{
+    (void)h, (void)phase, (void)info;
+    ++*(uint64_t *)data;
+}
+static uint64_t m_cb2_calls;
+
+/* The program's user code (finalizer, release, weak-reference callback, gc
+ * callback) calls back into the API, as docs/API.md "Calling the API from
+ * user code" allows.  During a collection the results are exact (collect
+ * returns 0, freeze is refused, why-alive says RC_EBUSY, and so on); on the
+ * counting path a collection or a freeze in the middle of a free is not
+ * followed step by step: the step is re-read (m_resync) after its checks. */
+static void m_hook(m_ctx *c, unsigned site)
+{
+    if (!c->hk_left || !(c->hk_sites & site) || c->stop || c->st_kind == ST_FREE) return;
+    c->hk_left--;
+    rc_heap *h = c->h;
+    int in_coll = c->r_in_coll;
+    uint32_t r = (uint32_t)(m_rand(&c->hk_rs) >> 16);
+    uint32_t action = c->hk_action == HK_ANY ? r % HK_COUNT : c->hk_action;
+    r = (uint32_t)(m_rand(&c->hk_rs) >> 16);
+    c->st->hooks++;
+    if (in_coll) c->st->hooks_in_collection++;
+    else c->hk_unsync = 1; /* it may collect or freeze in the middle of a free */
+    if (c->cfg->trace && c->cfg->out)
+        fprintf(c->cfg->out, "         hook in a %s%s: %s\n",
+                site == HS_FIN ? "finalizer" : site == HS_REL ? "release"
+                : site == HS_WCB ? "weakref callback" : site == HS_START ? "gc callback (start)"
+                : "gc callback (stop)", in_coll ? ", during a collection" : "",
+                m_hook_names[action]);
+    switch (action) {
+    case HK_COLLECT:
+    case HK_COLLECT_IF_DUE: {
+        int n0 = c->ncoll, g = (int)(r % 3);
+        long ret = action == HK_COLLECT ? rc_gc_collect(h, g) : rc_gc_collect_if_due(h);
+        if (in_coll) {
+            if (ret != 0 || c->ncoll != n0)
+                m_fail(c, "a collection from user code during a collection returned %ld and "
+                          "ran %d", ret, c->ncoll - n0);
+        } else {
+            if (ret < 0) m_fail(c, "rc_gc_collect(%d) from user code returned %ld", g, ret);
+            if (c->ncoll != n0 || c->coll_overflow) {
+                c->st->hook_collections++;
+                c->unsynced = 1;
+            }
+        }
+        break;
+    }
+    case HK_FREEZE:
+    case HK_UNFREEZE: {
+        size_t fc = rc_gc_get_freeze_count(h);
+        if (action == HK_FREEZE) rc_gc_freeze(h);
+        else rc_gc_unfreeze(h);
+        if (in_coll) {
+            if (rc_last_error(h) != RC_EBUSY || rc_gc_get_freeze_count(h) != fc)
+                m_fail(c, "rc_gc_%s during a collection: error %d, freeze count %zu -> %zu "
+                          "(API.md: RC_EBUSY, no effect)", action == HK_FREEZE
+                          ? "freeze" : "unfreeze", rc_last_error(h), fc,
+                       rc_gc_get_freeze_count(h));
+        } else {
+            c->unsynced = 1;
+        }
+        break;
+    }
+    case HK_WALK: {
+        int g = (int)(r % 4) - 1;
+        int ret = rc_gc_get_objects(h, g, m_hook_walk, c);
+        if (ret != 0 && !c->stop) m_fail(c, "rc_gc_get_objects(%d) from user code: %d", g, ret);
+        break;
+    }
+    case HK_REFS: {
+        int32_t id = m_pick_root(c, r, 0);
+        if (id < 0) break;
+        void *p = c->r_ptr[id];
+        m_refs_arg ra = {c, p, 0};
+        int ret = rc_gc_get_referents(p, m_hook_referent, &ra);
+        size_t want = 0;
+        if (c->r_shape[id] == SH_NODE || c->r_shape[id] == SH_VAR) {
+            const m_obj *o = p;
+            for (uint32_t s = 0; s < o->nslots; s++) want += o->slot[s] != NULL;
+        }
+        if (!c->stop && (ret != 0 || ra.n != want))
+            m_fail(c, "rc_gc_get_referents(#%d) from user code: %d, %zu reported, %zu slots set",
+                   id, ret, ra.n, want);
+        ret = rc_gc_get_referrers(h, p, m_hook_referrer, &ra);
+        if (ret != 0 && !c->stop)
+            m_fail(c, "rc_gc_get_referrers(#%d) from user code: %d", id, ret);
+        break;
+    }
+    case HK_SNAPSHOT: {
+        rc_snapshot *s = rc_snapshot_take(h);
+        if (!s) {
+            int e = rc_last_error(h);
+            if (e != RC_ENOMEM && !(in_coll && e == RC_EBUSY))
+                m_fail(c, "rc_snapshot_take from user code failed: %d", e);
+            break;
+        }
+        rc_stat tot;
+        long long held = 0; /* what the program holds is alive (a collection hides what
+                               it examines) */
+        for (size_t k = 0; k < c->r_nalive; k++) held += c->r_ext[c->r_alive[k]] > 0;
+        if (rc_snapshot_total(s, &tot) != 0 || (!in_coll && tot.count < held))
+            m_fail(c, "snapshot from user code: %lld objects, the program holds %lld", tot.count,
+                   held);
+        if (c->hk_snap) {
+            rc_snapshot *d = rc_snapshot_diff(c->hk_snap, s);
+            if (d) {
+                if (rc_snapshot_print(d, (int)(r % 3), 4, c->hk_null) != 0)
+                    m_fail(c, "rc_snapshot_print of a diff failed");
+                rc_snapshot_free(d);
+            } else if (rc_last_error(h) != RC_ENOMEM && rc_last_error(NULL) != RC_ENOMEM) {
+                m_fail(c, "rc_snapshot_diff from user code failed");
+            }
+            rc_snapshot_free(c->hk_snap);
+        }
+        c->hk_snap = s;
+        break;
+    }
+    case HK_WHY: {
+        int32_t id = m_pick_root(c, r, 0);
+        if (id < 0) break;
+        void *p = c->r_ptr[id], *chain[8];
+        size_t len = 0;
+        int v = rc_why_alive(h, p, c->hk_null);
+        int v2 = rc_why_alive_chain(h, p, chain, 8, &len);
+        int d = rc_dump_dot(h, p, 2, (int)(r & 1), c->hk_null);
+        if (in_coll) {
+            if (v != -1 || v2 != -1 || d != -1 || rc_last_error(h) != RC_EBUSY)
+                m_fail(c, "why-alive / DOT during a collection: %d, %d, %d (API.md: RC_EBUSY)",
+                       v, v2, d);
+        } else if (v == -1 && rc_last_error(h) == RC_ENOMEM) {
+            break;
+        } else if (v != RC_HELD_OUTSIDE || v2 != RC_HELD_OUTSIDE || d != 0 || len < 1 ||
+                   (len <= 8 && chain[len - 1] != p)) {
+            m_fail(c, "why-alive of #%d, which the program holds, from user code: %d, %d "
+                      "(chain of %zu), DOT %d", id, v, v2, len, d);
+        }
+        break;
+    }
+    case HK_LEAK: {
+        int ret = rc_leak_report(h, 1 + r % 4, c->hk_null);
+        if (ret != 0 && !(in_coll && rc_last_error(h) == RC_EBUSY) &&
+            rc_last_error(h) != RC_ENOMEM)
+            m_fail(c, "rc_leak_report from user code: %d (error %d)", ret, rc_last_error(h));
+        break;
+    }
+    case HK_CHECK:
+        if (rc_heap_check(h, c->cfg->out) != 0)
+            m_fail(c, "rc_heap_check from user code failed%s", in_coll ? " (in a collection)"
+                                                                     : "");
+        break;
+    case HK_MEMSTATS: {
+        rc_memory_stats ms;
+        rc_gen_stats gs[3];
+        size_t cnt[3];
+        rc_gc_get_stats(h, gs);
+        rc_gc_get_count(h, cnt);
+        if (rc_heap_memory_stats(h, &ms) != 0 || ms.bytes_in_use > ms.bytes_from_os ||
+            ms.bytes_in_use < c->r_nalive * sizeof(m_obj) ||
+            (c->cfg->memory_limit && ms.bytes_in_use > c->cfg->memory_limit))
+            m_fail(c, "memory stats from user code: %zu bytes in use, %zu from the system, "
+                      "%zu objects of the program's, limit %zu", ms.bytes_in_use,
+                   ms.bytes_from_os, c->r_nalive, c->cfg->memory_limit);
+        break;
+    }
+    case HK_SITES: {
+        int ret = c->hk_sites_on ? rc_sites_stop(h) : rc_sites_start(h, (int)(r % 3), 1 + r % 3);
+        if (ret == 0) c->hk_sites_on = !c->hk_sites_on;
+        else if (rc_last_error(h) != RC_ENOMEM)
+            m_fail(c, "rc_sites_%s from user code: %d", c->hk_sites_on ? "stop" : "start", ret);
+        int32_t id = m_pick_root(c, r >> 4, 0);
+        rc_site where;
+        if (id >= 0 && rc_site_of(c->r_ptr[id], &where) != 0 && rc_last_error(NULL) != RC_ENOENT &&
+            rc_last_error(h) != RC_ENOENT)
+            m_fail(c, "rc_site_of(#%d) from user code failed", id);
+        break;
+    }
+    case HK_SETTINGS: {
+        int was = rc_gc_disable(h);
+        if (was != c->r_enabled) m_fail(c, "rc_gc_disable from user code returned %d", was);
+        if (was) rc_gc_enable(h);
+        size_t t[3], t2[3];
+        rc_gc_get_threshold(h, t);
+        rc_gc_set_threshold(h, t[0], t[1], t[2]);
+        rc_gc_get_threshold(h, t2);
+        if (memcmp(t, t2, sizeof t)) m_fail(c, "thresholds not kept from user code");
+        rc_gc_set_debug(h, c->r_debug | RC_DEBUG_STATS);
+        rc_gc_set_debug_stream(h, c->hk_null);
+        if (r & 1) rc_gc_set_debug(h, c->r_debug);
+        int d = rc_gc_pause(h);
+        if (d != c->r_paused + 1 || rc_gc_resume(h) != c->r_paused)
+            m_fail(c, "pause/resume from user code: depth %d", d);
+        int ret = c->hk_cb2_on ? rc_gc_callback_remove(h, m_gc_cb2, &m_cb2_calls)
+                               : rc_gc_callback_add(h, m_gc_cb2, &m_cb2_calls);
+        if (ret == 0) c->hk_cb2_on = !c->hk_cb2_on;
+        else m_fail(c, "rc_gc_callback_%s from user code failed", c->hk_cb2_on ? "remove" : "add");
+        break;
+    }
+    case HK_ALLOC: {
+        uint32_t id = c->next_id++;
+        m_reserve(c, c->next_id);
+        int kind = (int)(r % 3);
+        if (kind == 2) {
+            int32_t t = m_pick_root(c, r >> 2, 0);
+            if (t < 0 || c->r_shape[t] == SH_WEAK) kind = 0;
+            else {
+                rc_weakref *w = rc_weakref_new(c->r_ptr[t], m_wcb, (void *)(uintptr_t)id);
+                if (!w) {
+                    m_check_enomem(c, "rc_weakref_new in user code");
+                    break;
+                }
+                r_register_weak(c, id, w, 1);
+                m_note_event(c, EV_WEAK, id, t);
+                c->st->hook_allocs++;
+                break;
+            }
+        }
+        int shape = kind == 0 ? SH_ATOM : SH_NODE;
+        void *p = rc_new(h, &m_types[shape][FIN_NONE]);
+        if (!p) {
+            m_check_enomem(c, "rc_new in user code");
+            break;
+        }
+        r_register(c, id, p, shape, FIN_NONE, shape == SH_NODE ? M_NODE_SLOTS : 0,
+                   shape == SH_NODE ? M_NODE_SIZE : sizeof(m_obj));
+        m_note_event(c, EV_NEW, id, shape);
+        c->st->hook_allocs++;
+        break;
+    }
+    case HK_TRACK: {
+        int32_t id = m_pick_root(c, r, 1);
+        if (id < 0) break;
+        void *p = c->r_ptr[id];
+        if (rc_is_tracked(p)) {
+            rc_untrack(p);
+            if (rc_is_tracked(p)) m_fail(c, "#%d still tracked after rc_untrack", id);
+            m_note_event(c, EV_UNTRACK, (uint32_t)id, 0);
+            c->st->untracked++;
+        } else {
+            rc_track(p);
+            if (rc_is_tracked(p)) m_note_event(c, EV_TRACK, (uint32_t)id, 0);
+            else if (rc_last_error(h) != RC_ENOMEM) m_fail(c, "rc_track of #%d failed", id);
+        }
+        break;
+    }
+    default:
+        break;
     }
 }
 
@@ -588,6 +978,8 @@ static void m_gc_cb(rc_heap *h, int phase, const rc_gc_info *info, void *data)
         }
         c->r_in_coll = 1;
         c->st->collections++;
+        c->hk_phase = c->coll_overflow ? 2 * M_MAXCOLL + 1 : 2 * (uint32_t)c->ncoll - 1;
+        m_hook(c, HS_START);
     } else {
         if (!c->coll_overflow && c->ncoll > 0) {
             m_coll *k = &c->coll[c->ncoll - 1];
@@ -595,7 +987,9 @@ static void m_gc_cb(rc_heap *h, int phase, const rc_gc_info *info, void *data)
             k->collected = info->collected;
             k->uncollectable = info->uncollectable;
         }
+        m_hook(c, HS_STOP);
         c->r_in_coll = 0;
+        c->hk_phase = c->coll_overflow ? 2 * M_MAXCOLL + 2 : 2 * (uint32_t)c->ncoll;
         if (c->st_kind == ST_FREE) c->r_teardown = 1;
     }
 }
@@ -609,6 +1003,9 @@ static inline int o_container(const m_onode *n)
 {
     return n->shape == SH_NODE || n->shape == SH_VAR;
 }
+/* A container the program untracked: no collection sees it, so it lives
+ * until counting frees it (and keeps alive what it reaches). */
+static inline int o_untracked(const m_onode *n) { return o_container(n) && n->gen == G_NONE; }
 
 M_FN void o_live_add(m_ctx *c, uint32_t id)
 {
@@ -659,10 +1056,10 @@ M_FN void o_create_weak(m_ctx *c, uint32_t id, uint32_t referent, int has_cb, in
     m_onode *n = &c->on[id];
     n->has_cb = (uint8_t)has_cb;
     n->cb_drop = (uint8_t)cb_drop;
-    if (!c->on[referent].alive)
-        m_fail(c, "weakref #%u made to #%u, which the oracle says is dead", id, referent);
-    else
+    if (c->on[referent].alive)
         n->referent = (int32_t)referent;
+    else if (!c->unsynced) /* else m_resync reads the heap's */
+        m_fail(c, "weakref #%u made to #%u, which the oracle says is dead", id, referent);
     o_wl_add(c, id);
 }
 
@@ -834,7 +1231,7 @@ M_FN void o_freeze(m_ctx *c, int freeze)
 {
     for (size_t k = 0; k < c->o_nlive; k++) {
         m_onode *n = &c->on[c->o_live[k]];
-        if (!o_container(n)) continue;
+        if (!o_container(n) || n->gen == G_NONE) continue;
         if (freeze) {
             n->gen = G_FROZEN;
             n->gen_alt = G_SURE;
@@ -913,7 +1310,7 @@ M_FN void o_note_reachable(m_ctx *c)
     for (size_t k = 0; k < c->o_nlive; k++) {
         uint32_t id = c->o_live[k];
         m_onode *n = &c->on[id];
-        if (n->ext > 0 || n->glist > 0 || n->gen == G_FROZEN) {
+        if (n->ext > 0 || n->glist > 0 || n->gen == G_FROZEN || o_untracked(n)) {
             n->mark = MK_REACH;
             c->o_bfs[qt++] = id;
         }
@@ -1101,7 +1498,7 @@ M_FN void o_reach_check(m_ctx *c)
     for (size_t k = 0; k < c->o_nlive; k++) {
         uint32_t id = c->o_live[k];
         m_onode *n = &c->on[id];
-        if ((n->ext > 0 || n->glist > 0 || n->gen == G_FROZEN) && !n->mark) {
+        if ((n->ext > 0 || n->glist > 0 || n->gen == G_FROZEN || o_untracked(n)) && !n->mark) {
             n->mark = MK_REACH;
             c->o_bfs[qt++] = id;
         }
@@ -1172,7 +1569,9 @@ M_FN void m_census(m_ctx *c, int adopt)
         for (size_t k = 0; k < c->o_nlist; k++) {
             uint32_t id = c->o_list[k];
             if (id >= c->next_id || !c->on[id].alive) {
-                m_fail(c, "generation %d holds #%u, which the oracle says is dead", g, id);
+                m_fail(c, "generation %d holds #%u, which the oracle says is dead (released %u "
+                          "times, count %zu)", g, id, id < c->next_id ? c->r_nrel[id] : 0,
+                       rc_refcount(c->r_ptr[id]));
                 continue;
             }
             if (c->on[id].tmp != -1)
@@ -1186,18 +1585,19 @@ M_FN void m_census(m_ctx *c, int adopt)
         uint32_t id = c->o_live[k];
         m_onode *n = &c->on[id];
         if (!o_container(n)) continue;
-        int found = (int)n->tmp; /* -1: in no walk: frozen */
+        int found = (int)n->tmp; /* -1: in no walk: frozen or untracked */
         if (adopt) {
-            n->gen = found < 0 ? G_FROZEN : (uint8_t)found;
+            n->gen = found >= 0 ? (uint8_t)found : rc_is_tracked(c->r_ptr[id]) ? G_FROZEN : G_NONE;
             n->gen_alt = G_SURE;
         } else if (n->gen_alt != G_SURE && (found == n->gen || found == n->gen_alt)) {
             if (found == n->gen_alt) c->st->deferred_retracked++;
             n->gen = (uint8_t)found;
             n->gen_alt = G_SURE;
-        } else if (found != (n->gen == G_FROZEN ? -1 : n->gen)) {
-            m_fail(c, "#%u (%s%s) is in generation %d, the oracle says %d", id,
+        } else if (found != (n->gen >= G_FROZEN ? -1 : n->gen)) {
+            m_fail(c, "#%u (%s%s) is in generation %d, the oracle says %s%d", id,
                    m_shape_names[n->shape], m_fin_names[n->fin], found,
-                   n->gen == G_FROZEN ? -1 : n->gen);
+                   n->gen == G_FROZEN ? "frozen " : n->gen == G_NONE ? "untracked " : "",
+                   n->gen >= G_FROZEN ? -1 : n->gen);
         }
         if (n->gen == G_FROZEN) frozen++;
     }
@@ -1244,7 +1644,7 @@ M_FN void m_verify(m_ctx *c)
             m_fail(c, "#%u (%s%s): rc_is_finalized %d, the oracle says %d", id,
                    m_shape_names[n->shape], m_fin_names[n->fin], rc_is_finalized(p),
                    n->finalized);
-        if (rc_is_tracked(p) != o_container(n))
+        if (rc_is_tracked(p) != (o_container(n) && !o_untracked(n)))
             m_fail(c, "#%u: rc_is_tracked %d", id, rc_is_tracked(p));
         m_obj *o = p;
         if (o->id != id || o->nslots != n->nslots) {
@@ -1316,7 +1716,25 @@ M_FN void m_resync(m_ctx *c)
     for (size_t k = 0; k < c->o_nlive; k++) c->on[c->o_live[k]].mark = 0;
     if (c->stop) return;
 
-    /* Rebuild from the heap. */
+    /* Rebuild from the heap, with what user code made in collections the
+     * oracle did not run. */
+    for (uint32_t id = 0; id < c->next_id; id++) {
+        m_onode *n = &c->on[id];
+        if (n->exists || !c->r_ptr[id]) continue;
+        memset(n, 0, sizeof *n);
+        n->exists = 1;
+        n->shape = c->r_shape[id];
+        n->referent = -1;
+        if (n->shape == SH_WEAK) {
+            n->has_cb = c->r_cbmode[id] != 0;
+            n->cb_drop = c->r_cbmode[id] == 2;
+        } else if (!c->r_nrel[id]) {
+            const m_obj *o = c->r_ptr[id];
+            n->fin = (uint8_t)(m_type_index(rc_type_of(o)) % FIN_N);
+            n->nslots = o->nslots;
+            n->edge = n->nslots ? m_xrealloc(NULL, n->nslots * sizeof *n->edge) : NULL;
+        }
+    }
     c->o_nlive = c->o_nwl = c->o_nq = 0;
     for (uint32_t id = 0; id < c->next_id; id++) {
         m_onode *n = &c->on[id];
@@ -1368,9 +1786,41 @@ M_FN void m_resync(m_ctx *c)
 /* Micro-steps                                                         */
 /* ------------------------------------------------------------------ */
 
+/* What user code did (m_hook), as the oracle replays it: the events
+ * tagged up to `upto`, in order. */
+M_FN void o_events(m_ctx *c, uint32_t upto)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < c->nev; i++) {
+        m_event e = c->ev[i];
+        if (e.tag > upto) {
+            c->ev[k++] = e;
+            continue;
+        }
+        m_onode *n = &c->on[e.id];
+        switch (e.kind) {
+        case EV_NEW:
+            o_create(c, e.id, e.arg, FIN_NONE, e.arg == SH_NODE ? M_NODE_SLOTS : 0);
+            break;
+        case EV_WEAK:
+            o_create_weak(c, e.id, (uint32_t)e.arg, 1, 0);
+            break;
+        default:
+            if (n->alive && o_container(n)) {
+                n->gen = e.kind == EV_TRACK ? 0 : G_NONE;
+                n->gen_alt = G_SURE;
+            }
+            break;
+        }
+    }
+    c->nev = k;
+}
+
 M_FN void s_begin(m_ctx *c, int kind)
 {
     c->st_kind = kind;
+    c->hk_phase = 0;
+    c->hk_unsync = 0;
     c->unsynced = c->coll_overflow = c->did_full = 0;
     c->ncoll = 0;
     c->st->steps++;
@@ -1387,7 +1837,9 @@ M_FN void s_collections(m_ctx *c)
         m_coll *k = &c->coll[i];
         if (!k->stopped) m_fail(c, "a collection started and never stopped");
         uint64_t col = 0, unc = 0;
+        o_events(c, 2 * (uint32_t)i);
         o_collect(c, k->gen, &col, &unc);
+        o_events(c, 2 * (uint32_t)i + 1);
         if (k->gen == 2) c->st->full_collections++;
         k->predicted = col + unc;
         if (c->unsynced) continue;
@@ -1465,9 +1917,11 @@ M_FN void s_compare_touched(m_ctx *c)
 
 M_FN void s_end(m_ctx *c)
 {
+    o_events(c, UINT32_MAX);
     if (c->unsynced) {
-        if (!c->cfg->fail_after)
+        if (!c->cfg->fail_after && !c->cfg->memory_limit && !c->hk_unsync)
             m_fail(c, "a collection started where none can (step kind %d)", c->st_kind);
+        if (c->hk_unsync) c->st->hook_resyncs++;
         for (size_t i = 0; i < c->ntouched; i++) c->tflag[c->touched[i]] = 0;
         c->ntouched = c->o_npend = c->o_nres = c->o_zero_events = c->o_nkeep = 0;
         m_resync(c);
@@ -1480,7 +1934,7 @@ M_FN void s_end(m_ctx *c)
     if (c->o_zero_events >= 60) {
         for (size_t i = 0; i < c->o_nres; i++) {
             m_onode *n = &c->on[c->o_res[i]];
-            if (n->alive && n->gen != G_FROZEN && n->gen != 0) {
+            if (n->alive && n->gen != G_FROZEN && n->gen != G_NONE && n->gen != 0) {
                 n->gen_alt = 0;
                 c->need_census = 1;
             }
@@ -1593,6 +2047,24 @@ M_FN void ms_gclear(m_ctx *c)
     s_begin(c, ST_PROG);
     rc_gc_garbage_clear(c->h);
     o_gclear(c);
+    s_end(c);
+}
+
+M_FN void ms_track(m_ctx *c, uint32_t id)
+{
+    s_begin(c, ST_PROG);
+    void *p = c->r_ptr[id];
+    m_onode *n = &c->on[id];
+    if (rc_is_tracked(p)) {
+        rc_untrack(p);
+        n->gen = G_NONE;
+        c->st->untracked++;
+    } else {
+        rc_track(p);
+        if (rc_is_tracked(p)) n->gen = 0;
+        else if (rc_last_error(c->h) != RC_ENOMEM) m_fail(c, "rc_track of #%u failed", id);
+    }
+    n->gen_alt = G_SURE;
     s_end(c);
 }
 
@@ -1825,20 +2297,28 @@ M_FN void m_exec(m_ctx *c, const m_op *op)
         M_TRACE(c, "check");
         if (!c->stop) m_verify(c);
         break;
+    case MOP_HOOK:
+        c->hk_action = a % (HK_COUNT + 1);
+        c->hk_sites = 1 + b % HS_ALL;
+        c->hk_left = 1 + cc % 6;
+        c->hk_rs = ((uint64_t)a << 32 | b) ^ ((uint64_t)cc * 0x9e3779b97f4a7c15ull);
+        M_TRACE(c, "hook: the next %u runs of user code (%s%s%s%s%s) call %s", c->hk_left,
+                c->hk_sites & HS_FIN ? "finalizer " : "", c->hk_sites & HS_REL ? "release " : "",
+                c->hk_sites & HS_WCB ? "weakref-callback " : "",
+                c->hk_sites & HS_START ? "gc-start " : "", c->hk_sites & HS_STOP ? "gc-stop" : "",
+                m_hook_names[c->hk_action]);
+        break;
+    case MOP_TRACK: {
+        int32_t id = m_pick_root(c, a, 1);
+        if (id < 0) break;
+        M_TRACE(c, "%s #%d", rc_is_tracked(c->r_ptr[id]) ? "rc_untrack" : "rc_track", id);
+        ms_track(c, (uint32_t)id);
+        break;
+    }
     }
 }
 
 /* ---- the generator: random operations, steered by the population ---- */
-
-static inline uint64_t m_rand(uint64_t *s)
-{
-    uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ull;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545f4914f6cdd1dull;
-}
 
 M_FN m_op m_gen_next(uint64_t *rs, const m_ctx *c)
 {
@@ -1848,7 +2328,8 @@ M_FN m_op m_gen_next(uint64_t *rs, const m_ctx *c)
         [MOP_DROP] = 180, [MOP_WEAK] = 60, [MOP_WGET] = 40, [MOP_COLLECT] = 40,
         [MOP_COLLECT_IF_DUE] = 10, [MOP_FREEZE] = 3, [MOP_UNFREEZE] = 6, [MOP_PAUSE] = 8,
         [MOP_RESUME] = 10, [MOP_ENABLE] = 6, [MOP_DISABLE] = 4, [MOP_THRESHOLD] = 6,
-        [MOP_SAVEALL] = 4, [MOP_GCLEAR] = 12, [MOP_CHAIN] = 5, [MOP_RING] = 5, [MOP_CHECK] = 2};
+        [MOP_SAVEALL] = 4, [MOP_GCLEAR] = 12, [MOP_CHAIN] = 5, [MOP_RING] = 5, [MOP_CHECK] = 2,
+        [MOP_HOOK] = 30, [MOP_TRACK] = 5};
     unsigned w[MOP_COUNT];
     memcpy(w, base, sizeof w);
     size_t max_live = c->cfg->max_live ? c->cfg->max_live : 250;
@@ -1911,7 +2392,10 @@ M_FN int m_run(const m_config *cfg, const m_op *ops, size_t nops, m_stats *st, m
         if (cfg->threshold[i]) rcfg.threshold[i] = cfg->threshold[i];
     rcfg.policy = cfg->policy;
     rcfg.fail_alloc_after = cfg->fail_after;
+    rcfg.memory_limit = cfg->memory_limit;
     c->h = rc_heap_new(&rcfg);
+    c->hk_null = fopen("/dev/null", "w");
+    if (!c->hk_null) abort();
     if (!c->h) {
         m_fail(c, "rc_heap_new failed");
         free(c);
@@ -1946,6 +2430,7 @@ M_FN int m_run(const m_config *cfg, const m_op *ops, size_t nops, m_stats *st, m
      * with no finalizer and no callback. */
     int ok_so_far = !c->stop;
     c->op_no = nops;
+    if (c->hk_snap) rc_snapshot_free(c->hk_snap);
     s_begin(c, ST_FREE);
     rc_heap_free(c->h);
     if (ok_so_far) {
@@ -1968,13 +2453,14 @@ M_FN int m_run(const m_config *cfg, const m_op *ops, size_t nops, m_stats *st, m
         }
     }
     c->h = NULL;
+    fclose(c->hk_null);
     int failures = c->failures;
     for (size_t id = 0; id < c->cap; id++) free(c->on[id].edge);
     void *arrays[] = {c->r_ptr, c->r_ext, c->r_shape, c->r_cbmode, c->r_alloc_ok, c->r_nfin,
                       c->r_nrel, c->r_nwcb, c->r_fin_hash, c->r_alive, c->r_alive_pos,
                       c->r_roots, c->r_wkeys, c->r_wvals, c->touched, c->tflag, c->on,
                       c->o_live, c->o_live_pos, c->o_wl, c->o_wl_pos, c->o_q, c->o_list,
-                      c->o_bfs, c->o_pend, c->o_res, c->o_keep};
+                      c->o_bfs, c->o_pend, c->o_res, c->o_keep, c->ev};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) free(arrays[i]);
     free(c);
     m_cur = NULL;

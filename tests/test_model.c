@@ -5,11 +5,13 @@
  * while it still fails) and prints the shrunk list as a C initializer and
  * as a trace, ready to become a case of model_regressions below.
  *
- * Runs are split into episodes (a fresh heap each, its thresholds and
- * policy drawn from its seed).  The episode seeds are fixed, so CI is
- * reproducible:
+ * Runs are split into episodes (a fresh heap each, its thresholds, policy
+ * and memory limit drawn from its seed).  The episode seeds are fixed, so
+ * CI is reproducible; long runs start where CI stops:
  *   CHECK_SEED=<s>      run only the episode with seed s (and shrink it if it fails)
- *   MODEL_SEEDS=<n>     run the episodes of seeds 1..n (long runs)
+ *   RC_MODEL_SEED=<s>   the first episode's seed (1); episodes take s, s+1, ...
+ *   RC_MODEL_OPS=<n>    operations in all (the episodes that make them up)
+ *   MODEL_SEEDS=<n>     run n episodes
  *   MODEL_OPS=<n>       operations per episode
  *   MODEL_FAULT_OPS=<n> operations of the fault-injection run
  * Defaults depend on the build: 1,000,000 checked operations in the release
@@ -88,6 +90,9 @@ static void episode_config(uint64_t seed, m_config *cfg)
     cfg->threshold[2] = 1 + m_rand(&s) % 10;
     cfg->policy = m_rand(&s) % 4 == 0 ? RC_POLICY_ADAPTIVE : RC_POLICY_PYTHON;
     cfg->max_live = lives[m_rand(&s) % 4];
+    /* One episode in six under a memory limit of a few times what its
+     * population needs: allocations fail there, in user code too. */
+    if (m_rand(&s) % 6 == 0) cfg->memory_limit = cfg->max_live * (64 + m_rand(&s) % 192);
     cfg->verify_every = MODEL_VERIFY_EVERY;
     cfg->heap_check_every = MODEL_HEAP_CHECK_EVERY;
     cfg->out = stderr;
@@ -206,9 +211,9 @@ static size_t shrink(const m_config *cfg, m_op *ops, size_t n, double budget_s)
 static void report_failure(const m_config *cfg, const m_op *ops, size_t n)
 {
     fprintf(stderr, "model: episode CHECK_SEED=%llu failed (thresholds %zu/%zu/%zu, policy %d, "
-                    "fail_alloc_after %lu, %zu operations); shrinking...\n",
+                    "fail_alloc_after %lu, memory_limit %zu, %zu operations); shrinking...\n",
             (unsigned long long)cfg->seed, cfg->threshold[0], cfg->threshold[1],
-            cfg->threshold[2], cfg->policy, cfg->fail_after, n);
+            cfg->threshold[2], cfg->policy, cfg->fail_after, cfg->memory_limit, n);
     m_op *copy = malloc((n ? n : 1) * sizeof *copy);
     if (!copy) return;
     memcpy(copy, ops, n * sizeof *ops);
@@ -220,9 +225,9 @@ static void report_failure(const m_config *cfg, const m_op *ops, size_t n)
     }
     size_t k = shrink(cfg, copy, n, budget);
     fprintf(stderr, "model: shrunk to %zu operations.  As a regression case "
-                    "(threshold %zu/%zu/%zu, policy %d, fail_alloc_after %lu):\n",
+                    "(threshold %zu/%zu/%zu, policy %d, fail_alloc_after %lu, memory_limit %zu):\n",
             k, cfg->threshold[0], cfg->threshold[1], cfg->threshold[2], cfg->policy,
-            cfg->fail_after);
+            cfg->fail_after, cfg->memory_limit);
     m_print_ops(stderr, copy, k);
     fprintf(stderr, "model: the shrunk run, traced:\n");
     fflush(stderr);
@@ -272,6 +277,12 @@ static void add_stats(m_stats *t, const m_stats *s)
     t->deferred_retracked += s->deferred_retracked;
     t->order_open_callbacks += s->order_open_callbacks;
     t->saveall_saved += s->saveall_saved;
+    t->hooks += s->hooks;
+    t->hooks_in_collection += s->hooks_in_collection;
+    t->hook_collections += s->hook_collections;
+    t->hook_allocs += s->hook_allocs;
+    t->hook_resyncs += s->hook_resyncs;
+    t->untracked += s->untracked;
 }
 
 static void print_stats(const char *what, const m_stats *t, double secs)
@@ -293,6 +304,12 @@ static void print_stats(const char *what, const m_stats *t, double secs)
            (unsigned long long)t->trash_weakrefs, (unsigned long long)t->deep_steps,
            (unsigned long long)t->deferred_retracked,
            (unsigned long long)t->order_open_callbacks, (unsigned long long)t->saveall_saved);
+    printf("  user code calling the API: %llu calls (%llu during a collection), %llu "
+           "collections started from the counting path, %llu objects allocated, %llu steps "
+           "re-read after a hook collected or froze mid-free, %llu containers untracked\n",
+           (unsigned long long)t->hooks, (unsigned long long)t->hooks_in_collection,
+           (unsigned long long)t->hook_collections, (unsigned long long)t->hook_allocs,
+           (unsigned long long)t->hook_resyncs, (unsigned long long)t->untracked);
     fflush(stdout);
 }
 
@@ -332,18 +349,29 @@ static int reproduce(const m_config *cfg, size_t nops)
 /* The tests                                                           */
 /* ------------------------------------------------------------------ */
 
-/* The CI run: fixed episode seeds 1..MODEL_SEEDS (or CHECK_SEED alone). */
+/* The CI run: fixed episode seeds 1..MODEL_SEEDS (or CHECK_SEED alone);
+ * RC_MODEL_SEED and RC_MODEL_OPS move and size it for long runs. */
 TEST(model_fixed_seeds)
 {
     size_t nops = env_size("MODEL_OPS", MODEL_EPISODE_OPS);
     size_t episodes = env_size("MODEL_SEEDS", MODEL_EPISODES);
+    size_t total_ops = env_size("RC_MODEL_OPS", 0);
+    if (nops == 0) nops = 1;
+    if (total_ops) episodes = (total_ops + nops - 1) / nops;
+    uint64_t first = env_size("RC_MODEL_SEED", 1);
     const char *one = getenv("CHECK_SEED");
+    if (!one)
+        printf("  episodes of %zu operations, seeds %llu..%llu (RC_MODEL_SEED=%llu "
+               "MODEL_SEEDS=%zu MODEL_OPS=%zu reruns them)\n", nops, (unsigned long long)first,
+               (unsigned long long)(first + episodes - 1), (unsigned long long)first, episodes,
+               nops);
+    fflush(stdout);
     int keep_going = env_size("MODEL_KEEP_GOING", 0) != 0; /* long runs: go on, list them */
     m_stats total = {0};
     double t0 = now_s();
     int failed = 0;
     for (size_t e = 0; e < episodes && (!failed || keep_going); e++) {
-        uint64_t seed = one ? strtoull(one, NULL, 0) : (uint64_t)(e + 1);
+        uint64_t seed = one ? strtoull(one, NULL, 0) : first + (uint64_t)e;
         m_config cfg;
         episode_config(seed, &cfg);
         m_stats st;
@@ -492,6 +520,99 @@ static const m_op case_frozen_deferred_resurrect[] = {
     {MOP_DROP, 2573557469u, 3335657501u, 2798712946u},
 };
 
+/* User code calling back into the API (MOP_HOOK), hand-written:
+ * finalizers, releases and weak-reference callbacks of a garbage ring,
+ * running during the collection, collect (0, nothing runs), freeze
+ * (RC_EBUSY), ask why-alive (RC_EBUSY), check the heap, untrack and track,
+ * allocate (the containers wait for the next collection). */
+static const m_op case_hooks_in_collection[] = {
+    {MOP_NEW, 1, 0, 0},                   /* #0 node, held */
+    {MOP_NEW, 1, 0, 0},                   /* #1 node, held */
+    {MOP_HOOK, HK_COLLECT, HS_ALL - 1, 2},  /* the next 3 runs: collect */
+    {MOP_RING, 20, 8, 0},                 /* 21 nodes, mixed finalizers */
+    {MOP_HOOK, HK_FREEZE, HS_ALL - 1, 5},
+    {MOP_COLLECT, 2, 0, 0},
+    {MOP_RING, 20, 8, 0},
+    {MOP_HOOK, HK_WHY, HS_ALL - 1, 5},
+    {MOP_COLLECT, 2, 0, 0},
+    {MOP_RING, 20, 8, 0},
+    {MOP_HOOK, HK_TRACK, HS_ALL - 1, 5},
+    {MOP_COLLECT, 1, 0, 0},
+    {MOP_RING, 20, 8, 0},
+    {MOP_HOOK, HK_ALLOC, HS_ALL - 1, 5},
+    {MOP_COLLECT, 0, 0, 0},
+    {MOP_CHECK, 0, 0, 0},
+    {MOP_COLLECT, 2, 0, 0},
+};
+
+/* gc callbacks that allocate at RC_GC_START and RC_GC_STOP: what they make
+ * is in generation 0 after the collection, not examined by it; again with
+ * a walk, a snapshot and the leak report from the callbacks. */
+static const m_op case_gc_callback_alloc[] = {
+    {MOP_HOOK, HK_ALLOC, HS_START - 1, 5}, /* b % 31 + 1 = HS_START */
+    {MOP_COLLECT, 2, 0, 0},
+    {MOP_HOOK, HK_ALLOC, HS_STOP - 1, 5},
+    {MOP_COLLECT, 1, 0, 0},
+    {MOP_CHECK, 0, 0, 0},
+    {MOP_HOOK, HK_SNAPSHOT, HS_START + HS_STOP - 1, 5},
+    {MOP_COLLECT, 2, 0, 0},
+    {MOP_COLLECT, 0, 0, 0},
+    {MOP_HOOK, HK_LEAK, HS_START + HS_STOP - 1, 5},
+    {MOP_COLLECT, 2, 0, 0},
+    {MOP_HOOK, HK_WALK, HS_START + HS_STOP - 1, 5},
+    {MOP_COLLECT, 2, 0, 0},
+};
+
+/* Found by the widened tester (seed 22, before b1edc84; issue 12 item 2):
+ * the leak report, why-alive, a snapshot or rc_heap_check from the release
+ * of an object dying by counting saw the dying object (count 0): the leak
+ * report crashed in print_why. */
+static const m_op case_tools_from_release[] = {
+    {MOP_NEW, 0, 0, 0},                     /* #0 atom */
+    {MOP_HOOK, HK_LEAK, HS_REL - 1, 0},     /* the next release: the leak report */
+    {MOP_DROP, 0, 0, 0},                    /* drop #0 */
+    {MOP_NEW, 1, 0, 0},                     /* #1 node */
+    {MOP_NEW, 0, 0, 0},                     /* #2 atom */
+    {MOP_SET, 0, 0, 8 * 1 + 2},             /* #1.slot[0] = #2 */
+    {MOP_DROP, 1, 1, 0},                    /* drop #2: #1 holds it */
+    {MOP_HOOK, HK_ANY, HS_REL + HS_WCB - 1, 5},
+    {MOP_WEAK, 0, 1, 1},                    /* #3: weakref to #1, callback */
+    {MOP_DROP, 0, 0, 0},                    /* drop #1: its callback, two releases */
+    {MOP_CHECK, 0, 0, 0},
+};
+
+/* Issue 12 item 1 (fixed in b1edc84), as the widened tester reaches it: a
+ * frozen 200-node chain dropped at once; node 64 waits on the deferred list
+ * with count 0 while the releases of the others check the heap (it was
+ * still tracked in the frozen band: rc_heap_check failed) and unfreeze
+ * (it became collectable: freed twice). */
+static const m_op case_frozen_deferred_from_release[] = {
+    {MOP_CHAIN, 199, 0, 0},                /* #0..#199, held by a root */
+    {MOP_FREEZE, 0, 0, 0},
+    {MOP_HOOK, HK_CHECK, HS_REL - 1, 5},   /* the next 6 releases check the heap */
+    {MOP_DROP, 0, 0, 0},
+    {MOP_CHAIN, 199, 0, 0},
+    {MOP_FREEZE, 0, 0, 0},
+    {MOP_HOOK, HK_UNFREEZE, HS_REL - 1, 0}, /* the next release unfreezes */
+    {MOP_DROP, 0, 0, 0},
+    {MOP_CHECK, 0, 0, 0},
+    {MOP_COLLECT, 2, 0, 0},
+};
+
+/* Found while widening the tester: a container the program untracked,
+ * dropped at the depth where frees wait on the deferred list, whose
+ * finalizer resurrects it, came back tracked (generation 0), although the
+ * same resurrection nested less deep leaves it untracked. */
+static const m_op case_untracked_deferred_resurrect[] = {
+    {MOP_CHAIN, 89, 24, 0}, /* #0..#89, node 64 /resurrect, held by a root */
+    {MOP_TAKE, 64, 0, 0},   /* the program takes #64 */
+    {MOP_TRACK, 1, 0, 0},   /* rc_untrack(#64) */
+    {MOP_DROP, 0, 1, 0},    /* drops #64 */
+    {MOP_DROP, 0, 0, 0},    /* drops the head: #64 waits, then resurrects */
+    {MOP_CHECK, 0, 0, 0},
+    {MOP_COLLECT, 2, 0, 0},
+};
+
 typedef struct model_case {
     const char   *name;
     const m_op   *ops;
@@ -518,6 +639,14 @@ static const model_case model_cases[] = {
      sizeof case_frozen_deferred_resurrect / sizeof *case_frozen_deferred_resurrect,
      {5, 5, 3}, 0, offsetof(m_stats, deep_steps),
      NULL /* fixed: a frozen object stays frozen while deferred (object.c) */},
+    MODEL_CASE(case_hooks_in_collection, hooks_in_collection),
+    MODEL_CASE(case_gc_callback_alloc, hook_allocs),
+    MODEL_CASE(case_tools_from_release, hooks),
+    MODEL_CASE(case_frozen_deferred_from_release, deep_steps),
+    {"case_untracked_deferred_resurrect", case_untracked_deferred_resurrect,
+     sizeof case_untracked_deferred_resurrect / sizeof *case_untracked_deferred_resurrect,
+     {700, 10, 10}, 0, offsetof(m_stats, deep_steps),
+     "an untracked container resurrected from the deferred list is tracked again"},
 };
 
 TEST(model_regressions)

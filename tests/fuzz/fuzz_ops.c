@@ -3,11 +3,13 @@
  * so the fuzzer looks for inputs where the heap crashes, trips ASan/UBSan,
  * fails rc_heap_check or does something the oracle says it must not.
  *
- * Input: byte 0 picks the thresholds, byte 1 the policy and fault
- * injection (bit 7: fail allocations from byte 2 % 64 + 1 on), then each
- * 4 bytes are one operation: code, a, b, c (see model_ops.h; arguments are
- * taken modulo what exists, so every input is a valid program).  The
- * Makefile caps inputs at 1 KiB (255 operations).
+ * Input: byte 0 picks the thresholds, byte 1 the policy, fault injection
+ * (bit 7: fail allocations from byte 2 % 64 + 1 on) and a memory limit
+ * (bit 4: 4 KiB + byte 2 * 256 bytes), then each 4 bytes are one
+ * operation: code, a, b, c (see model_ops.h; arguments are taken modulo
+ * what exists, so every input is a valid program; MOP_HOOK makes user code
+ * call back into the API).  The Makefile caps inputs at 1 KiB (255
+ * operations).
  *
  *   make fuzz [FUZZ_SECONDS=60]      build (clang) and fuzz from tests/fuzz/corpus
  *   build/fuzz/fuzz_ops CRASH_FILE   replay one input, printing its trace
@@ -28,6 +30,7 @@ static void decode_config(const uint8_t *data, size_t size, m_config *cfg)
     cfg->threshold[2] = 1 + (b1 & 7);
     cfg->policy = (b1 >> 3) & 1 ? RC_POLICY_ADAPTIVE : RC_POLICY_PYTHON;
     cfg->fail_after = (b1 & 0x80) ? 1 + (unsigned long)(b2 % 64) : 0;
+    cfg->memory_limit = (b1 & 0x10) ? 4096 + (size_t)b2 * 256 : 0;
     cfg->verify_every = 1;     /* everything compared after every operation */
     cfg->heap_check_every = 4; /* rc_heap_check after every 4th */
     cfg->max_reports = 5;
@@ -61,9 +64,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.trace = trace;
     if (m_run(&cfg, ops, n, NULL, NULL) != 0) {
         fprintf(stderr, "fuzz_ops: the heap and the oracle disagree; thresholds %zu/%zu/%zu, "
-                        "policy %d, fail_alloc_after %lu; as a regression case:\n",
-                cfg.threshold[0], cfg.threshold[1], cfg.threshold[2], cfg.policy,
-                cfg.fail_after);
+                        "policy %d, fail_alloc_after %lu, memory_limit %zu; as a regression "
+                        "case:\n", cfg.threshold[0], cfg.threshold[1], cfg.threshold[2],
+                cfg.policy, cfg.fail_after, cfg.memory_limit);
         m_print_ops(stderr, ops, n);
         abort();
     }
