@@ -119,6 +119,9 @@ typedef struct rc_config {
     unsigned    site_sample; /* a backtrace for 1 allocation in N; 0 = 1 = all */
     int         leak_report; /* 1: rc_heap_free prints rc_leak_report; 0 */
     const char *trace_path;  /* timeline file (JSON lines); NULL = none */
+    /* 1: the live monitor publishes this heap's figures for recycle-top
+     * (RECYCLE_MONITOR=1 too); 0 */
+    int         monitor;
 } rc_config;
 
 RC_API void     rc_config_init(rc_config *cfg);

@@ -389,6 +389,8 @@ typedef struct rc__tools {
     size_t    nprof, capprof;
     /* rc_heap_free prints the leak report */
     bool      leak_report;
+    /* the live monitor (monitor.c); NULL = off */
+    struct rc__monitor *monitor;
 } rc__tools;
 
 /* hooks: heap.c and object.c call these */
@@ -430,6 +432,16 @@ RC_INTERNAL void rc__trace_tick(rc_heap *h);           /* every allocation, when
 RC_INTERNAL void rc__profile_account(rc__tools *t, int64_t bytes); /* + alloc, - free */
 RC_INTERNAL void rc__trace_fini(rc_heap *h);           /* final snapshot, close */
 RC_INTERNAL void rc__profile_fini(rc__tools *t);
+
+/* monitor.c: the live monitor (its file's layout: monitor.h) */
+typedef struct rc__monitor rc__monitor;
+/* Starts t->monitor for h (its file, its gc callback); 0 or an error code
+ * (RC_ENOENT: no directory for the file or it cannot be made; RC_ENOMEM). */
+RC_INTERNAL int  rc__monitor_start(rc_heap *h, rc__tools *t);
+RC_INTERNAL void rc__monitor_stop(rc_heap *h, rc__tools *t); /* removes the file */
+RC_INTERNAL void rc__monitor_new(rc__monitor *m, rc__head *hd);  /* an object is born */
+RC_INTERNAL void rc__monitor_free(rc__monitor *m, rc__head *hd); /* ... and dies */
+RC_INTERNAL const char *rc__monitor_path(const rc__monitor *m);  /* its file; tests */
 
 /* snapshot.c: a snapshot that also keeps one object per (type, site) group
  * (valid only until the heap changes), for the leak report and suspects. */

@@ -194,14 +194,16 @@ static __attribute__((noinline)) void *new_object(rc_heap *h, const rc_type *t, 
     return init_object(h, block, t, size, file, line, container);
 }
 
-/* With the leak-hunting tools on (heap->tools): new_object, then their
- * hook (tools.c).  ra is the caller's return address, where a site's
- * backtrace starts (the entry points are exported: never inlined). */
+/* With the leak-hunting tools on (heap->tools): the fast path or
+ * new_object, then their hook (tools.c).  ra is the caller's return
+ * address, where a site's backtrace starts (the entry points are exported:
+ * never inlined). */
 static __attribute__((noinline)) void *new_object_tooled(rc_heap *h, const rc_type *t,
                                                           size_t size, const char *file,
                                                           int line, const char *func, void *ra)
 {
-    void *obj = new_object(h, t, size, file, line);
+    void *obj = new_fast(h, t, size, file, line);
+    if (!obj) obj = new_object(h, t, size, file, line);
     if (obj) rc__tools_new(h, obj, file, line, func, ra);
     return obj;
 }

@@ -125,6 +125,7 @@ void rc__tools_new(rc_heap *h, void *obj, const char *file, int line, const char
     if (t->nscopes)
         rc__profile_account(t, (int64_t)rc__block_size(rc__block_of(RC__HEAD(obj))));
     if (t->trace) rc__trace_tick(h);
+    if (t->monitor) rc__monitor_new(t->monitor, RC__HEAD(obj));
 }
 
 void rc__tools_free(rc_heap *h, rc__head *hd)
@@ -132,6 +133,7 @@ void rc__tools_free(rc_heap *h, rc__head *hd)
     rc__tools *t = h->tools;
     if (t->sites_on) rc__pmap_del(&t->obj_site, (uintptr_t)rc__obj_of(hd));
     if (t->nscopes) rc__profile_account(t, -(int64_t)rc__block_size(rc__block_of(hd)));
+    if (t->monitor) rc__monitor_free(t->monitor, hd);
 }
 
 void rc__tools_heap_free(rc_heap *h)
@@ -140,6 +142,7 @@ void rc__tools_heap_free(rc_heap *h)
     if ((h->debug & RC_DEBUG_LEAK) == RC_DEBUG_LEAK || (t && t->leak_report))
         (void)rc_leak_report(h, 3, h->debug_stream ? h->debug_stream : stderr);
     if (!t) return;
+    rc__monitor_stop(h, t);
     rc__trace_fini(h);
     rc__profile_fini(t);
     rc__sites_fini(t);
@@ -151,6 +154,7 @@ int rc__tools_check(const rc_config *cfg)
 {
     if (cfg->sites != 0 && cfg->sites != 1) return RC_EINVAL;
     if (cfg->site_depth < 0 || cfg->site_depth > RC_SITE_DEPTH_MAX) return RC_EINVAL;
+    if (cfg->monitor != 0 && cfg->monitor != 1) return RC_EINVAL;
     return 0;
 }
 
@@ -188,6 +192,33 @@ static unsigned debug_words(const char *s, bool *report)
     return flags;
 }
 
+/* The live monitor: rc_config.monitor, or RECYCLE_MONITOR=1 (0 leaves it
+ * off; any other value is warned about and ignored).  A file that cannot be
+ * made fails rc_heap_new when the configuration asked for it, and is only
+ * warned about when the environment did. */
+static int monitor_init(rc_heap *h, bool asked)
+{
+    bool env_on = false;
+    const char *env = getenv("RECYCLE_MONITOR");
+    if (env && *env) {
+        if (strcmp(env, "1") == 0) env_on = true;
+        else if (strcmp(env, "0") != 0)
+            fprintf(stderr, "recycle: RECYCLE_MONITOR: \"%s\" is neither 0 nor 1; "
+                            "the monitor stays off\n", env);
+    }
+    if (!asked && !env_on) return 0;
+    rc__tools *t = rc__tools_get(h);
+    if (!t) return RC_ENOMEM;
+    int err = rc__monitor_start(h, t);
+    if (err != 0 && !asked) {
+        fprintf(stderr, "recycle: RECYCLE_MONITOR: no monitor file for this heap (%s; "
+                        "set RECYCLE_MONITOR_DIR to a writable directory)\n",
+                rc_strerror(err));
+        return 0;
+    }
+    return err;
+}
+
 int rc__tools_init(rc_heap *h, const rc_config *cfg)
 {
     bool sites = cfg->sites || cfg->site_depth > 0;
@@ -217,6 +248,8 @@ int rc__tools_init(rc_heap *h, const rc_config *cfg)
         t->leak_report = true;
     }
     if (cfg->trace_path && rc_trace_start(h, cfg->trace_path) != 0) return h->last_error;
+    int err = monitor_init(h, cfg->monitor != 0);
+    if (err != 0) return err;
     env = getenv("RECYCLE_TRACE");
     if (env && *env && !(h->tools && h->tools->trace)) {
         if (rc_trace_start(h, env) != 0) {
