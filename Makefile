@@ -5,7 +5,8 @@
 #   make                  release build (-O2 -g)                 build/release
 #   make test             release build + ctest                  build/release
 #   make demo             release build + run examples/demo      build/release
-#   make install          release build + install into PREFIX (default /usr/local)
+#   make install          builds what it installs (build/install: library, debug
+#                         library, recycle-top; no tests) + installs into PREFIX (/usr/local)
 #   make debug            RC_DEBUG=ON (-O0 -g) + ctest           build/debug
 #   make asan             ASan + UBSan (-O1 -g) + ctest          build/asan
 #   make valgrind         RC_VALGRIND=ON (-O1 -g), tests under valgrind  build/valgrind
@@ -36,12 +37,15 @@ ASAN_DIR     := $(BUILD_DIR)/asan
 VALGRIND_DIR := $(BUILD_DIR)/valgrind
 TSAN_DIR     := $(BUILD_DIR)/tsan
 FUZZ_DIR     := $(BUILD_DIR)/fuzz
+INSTALL_DIR  := $(BUILD_DIR)/install
 
 RELEASE_ARGS  := -DCMAKE_BUILD_TYPE=RelWithDebInfo '-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g -DNDEBUG' \
                  -DCMAKE_INSTALL_PREFIX=$(PREFIX)
 # Debug builds follow every reference through the collector's prefetch ring
 # (RC_RING_MIN=0; release builds skip it for ranges of at most 16,384 slots),
 # so both paths run the whole suite in CI.
+# make install: a release build of what gets installed, and nothing else.
+INSTALL_ARGS  := $(RELEASE_ARGS) -DRC_BUILD_TESTS=OFF -DRC_BUILD_EXAMPLES=OFF
 DEBUG_ARGS    := -DCMAKE_BUILD_TYPE=Debug '-DCMAKE_C_FLAGS_DEBUG=-O0 -g -DRC_RING_MIN=0' \
                  -DRC_DEBUG=ON -DRC_SANITIZE=OFF -DRC_VALGRIND=OFF
 ASAN_ARGS     := -DCMAKE_BUILD_TYPE=Debug '-DCMAKE_C_FLAGS_DEBUG=-O1 -g' \
@@ -74,8 +78,9 @@ test: release
 demo: release
 	$(CMAKE) --build $(RELEASE_DIR) --target demo
 
-install: release
-	$(CMAKE) --install $(RELEASE_DIR) --prefix $(PREFIX)
+install:
+	$(call build,$(INSTALL_DIR),$(INSTALL_ARGS))
+	$(CMAKE) --install $(INSTALL_DIR) --prefix $(PREFIX)
 
 debug:
 	$(call build,$(DEBUG_DIR),$(DEBUG_ARGS))

@@ -229,6 +229,17 @@ static inline void rc_decref(void *obj)
         rc_impl_dealloc(obj);
 }
 #endif
+/* A program compiled with RC_DEBUG must link a debug library (librecycle-
+ * debug, pkg-config recycle-debug; or an RC_DEBUG=ON build's librecycle):
+ * only that defines this symbol, so against the release library the link
+ * fails, naming it, instead of running unchecked. */
+#if defined(RC_DEBUG) && RC_DEBUG
+RC_API extern const int rc_debug_header_needs_librecycle_debug;
+#  if defined(__GNUC__)
+__attribute__((used)) static const int *const rc_impl_debug_library_check =
+    &rc_debug_header_needs_librecycle_debug;
+#  endif
+#endif
 static inline void rc_xincref(void *obj) { if (obj) rc_incref(obj); }
 static inline void rc_xdecref(void *obj) { if (obj) rc_decref(obj); }
 

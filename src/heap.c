@@ -18,6 +18,12 @@
 
 unsigned rc_version(void) { return RC_VERSION_HEX; }
 
+#if defined(RC_DEBUG) && RC_DEBUG
+/* What the header refers to when a program is compiled with RC_DEBUG: only a
+ * debug library links such a program (recycle.h). */
+const int rc_debug_header_needs_librecycle_debug = 1;
+#endif
+
 const char *rc_version_string(void)
 {
     return RC__STR(RC_VERSION_MAJOR) "." RC__STR(RC_VERSION_MINOR) "."

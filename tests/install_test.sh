@@ -7,7 +7,13 @@
 #      and run (skipped, with a message, if pkg-config is not installed);
 #   3. tests/consumer built with find_package(recycle) against the shared and
 #      the static library, and both run; main.cpp too, as C++17, when a C++
-#      compiler is here (consumer_cxx).
+#      compiler is here (consumer_cxx);
+#   4. the debug library under its own name: librecycle-debug, recycle-debug.pc
+#      (a consumer built with it), and a program built with -DRC_DEBUG=1
+#      against the release library failing to link, naming the debug library;
+#   5. the tools: bin/recycle-top (run against a live process with the
+#      monitor on, as JSON, checked with python3) and bin/recycle-report, and
+#      their man pages and recycle(3), rendered with `man -l`.
 # CTest runs this as the test install_test; CC picks the compiler (default cc).
 set -euo pipefail
 
@@ -91,6 +97,14 @@ else
          "the find_package half still runs"
 fi
 
+# An RC_DEBUG=ON build installs a debug librecycle (it defines the symbol the
+# RC_DEBUG header refers to) and no separate librecycle-debug.
+if nm -D --defined-only "$libdir/librecycle.so" | grep -q rc_debug_header_needs_librecycle_debug; then
+    main_is_debug=1
+else
+    main_is_debug=0
+fi
+
 # --- 3. find_package -------------------------------------------------------
 step "find_package(recycle)"
 "$cmake" -S "$src/tests/consumer" -B "$work/consumer-build" \
@@ -104,9 +118,104 @@ grep 'found recycle' "$work/consumer-configure.log" || true
 # The shared one runs through its build-tree RPATH, no LD_LIBRARY_PATH.
 "$work/consumer-build/consumer_shared"
 "$work/consumer-build/consumer_static"
+if [ "$main_is_debug" = 0 ]; then
+    [ -x "$work/consumer-build/consumer_debug" ] || fail "no recycle::recycle_debug in the CMake package"
+    "$work/consumer-build/consumer_debug"
+fi
 if [ -n "$cxx" ]; then
     [ -x "$work/consumer-build/consumer_cxx" ] || fail "tests/consumer did not build consumer_cxx with $cxx"
     "$work/consumer-build/consumer_cxx"
+fi
+
+# --- 4. the debug library ---------------------------------------------------
+check_debug_library() {
+    local f dflags
+    if [ "$main_is_debug" = 1 ]; then
+        echo "SKIPPED: this build's librecycle is itself a debug library (RC_DEBUG=ON)"
+        return
+    fi
+    for f in "$libdir/librecycle-debug.a" "$libdir/librecycle-debug.so"; do
+        [ -e "$f" ] || fail "missing $f"
+    done
+    if ! command -v pkg-config >/dev/null 2>&1; then
+        echo "recycle-debug.pc: SKIPPED — pkg-config is not installed"
+        return
+    fi
+    dflags=$(pkg-config --cflags --libs recycle-debug)
+    echo "pkg-config --cflags --libs recycle-debug: $dflags"
+    [[ " $dflags " == *" -DRC_DEBUG=1 "* ]] || fail "recycle-debug.pc does not say -DRC_DEBUG=1"
+    [[ " $dflags " == *" -lrecycle-debug "* ]] || fail "recycle-debug.pc does not link -lrecycle-debug"
+    # shellcheck disable=SC2086
+    "$cc" $warnings "$src/tests/consumer/main.c" -o "$work/consumer_debug" $dflags
+    LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$work/consumer_debug"
+    echo "a consumer built with recycle-debug runs"
+    # The mismatch: RC_DEBUG's header with the release library must not link.
+    # shellcheck disable=SC2046
+    if "$cc" $warnings -DRC_DEBUG=1 "$src/tests/consumer/main.c" -o "$work/consumer_mismatch" \
+           $(pkg-config --cflags --libs recycle) >"$work/mismatch.log" 2>&1; then
+        fail "-DRC_DEBUG=1 against the release library linked (it would run unchecked)"
+    fi
+    grep -q "rc_debug_header_needs_librecycle_debug" "$work/mismatch.log" ||
+        { cat "$work/mismatch.log"; fail "the link error does not name the debug library"; }
+    echo "-DRC_DEBUG=1 against librecycle: $(grep -m1 -o "undefined reference to .*" "$work/mismatch.log")"
+}
+step "the debug library: librecycle-debug, recycle-debug.pc"
+check_debug_library
+
+# --- 5. the tools and the manual ---------------------------------------------
+step "installed tools: recycle-top, recycle-report; man pages"
+for f in "$prefix/bin/recycle-top" "$prefix/bin/recycle-report"; do
+    [ -x "$f" ] || fail "missing or not executable: $f"
+done
+page3=$(find "$prefix" -name recycle.3 -path '*/man3/*' | head -n 1)
+[ -n "$page3" ] || fail "no man3/recycle.3 installed"
+mandir=$(dirname "$(dirname "$page3")")
+for page in man1/recycle-top.1 man1/recycle-report.1 man3/recycle.3; do
+    [ -f "$mandir/$page" ] || fail "missing $mandir/$page"
+done
+if command -v man >/dev/null 2>&1; then
+    for page in man1/recycle-top.1 man1/recycle-report.1 man3/recycle.3; do
+        name=$(basename "$page" | sed 's/\.[0-9]$//')
+        MANWIDTH=80 man -l "$mandir/$page" >"$work/man.txt" 2>"$work/man.err" ||
+            { cat "$work/man.err"; fail "man -l $page"; }
+        [ ! -s "$work/man.err" ] || { cat "$work/man.err"; fail "man -l $page: warnings"; }
+        { grep -q "^NAME" "$work/man.txt" && grep -q "$name" "$work/man.txt"; } ||
+            fail "man -l $page: no NAME section naming $name"
+        echo "man -l $page: $(sed -n '/^NAME/{n;p;q}' "$work/man.txt" | sed 's/^ *//')"
+    done
+else
+    echo "man -l: SKIPPED — man is not installed (apt-get install man-db)"
+fi
+if command -v python3 >/dev/null 2>&1; then
+    "$prefix/bin/recycle-report" --help >/dev/null || fail "recycle-report --help"
+    echo "recycle-report --help: ok"
+fi
+"$prefix/bin/recycle-top" --help | grep -q "usage" || fail "recycle-top --help"
+workload="$build/tests/monitor_workload"
+if [ -x "$workload" ] && command -v python3 >/dev/null 2>&1; then
+    export RECYCLE_MONITOR_DIR="$work/shm"
+    mkdir -p "$RECYCLE_MONITOR_DIR"
+    RECYCLE_MONITOR=1 "$workload" run 30 1 >"$work/workload.out" &
+    wpid=$!
+    for _ in $(seq 100); do
+        grep -q '^ready' "$work/workload.out" 2>/dev/null && break
+        sleep 0.1
+    done
+    "$prefix/bin/recycle-top" --once --json "$wpid" >"$work/top.json" ||
+        { kill "$wpid"; fail "the installed recycle-top --once --json"; }
+    kill "$wpid"
+    wait "$wpid" || true
+    python3 - "$wpid" "$work/top.json" <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[2]))
+assert doc["pid"] == int(sys.argv[1]) and len(doc["heaps"]) == 1, doc
+h = doc["heaps"][0]
+assert h["bytes_in_use"] > 0 and len(h["objects"]) == 3 and h["top_types"], h
+print("installed recycle-top --once --json: pid %d, %d bytes in use, top type %s"
+      % (doc["pid"], h["bytes_in_use"], h["top_types"][0]["name"]))
+EOF
+else
+    echo "recycle-top against a live process: SKIPPED (no $workload, or no python3)"
 fi
 
 step "passed"
