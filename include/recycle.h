@@ -53,7 +53,7 @@ RC_API const char *rc_version_string(void);
     X(RANGE,   -3, "generation out of range")     \
     X(STATE,   -4, "call not valid in the current state")                  \
     X(NOENT,   -5, "no such entry")                                        \
-    X(BUSY,    -6, "a collection is already running")                      \
+    X(BUSY,    -6, "the heap is busy: a collection, free or walk is running") \
     X(MISUSE,  -7, "misuse of an object detected")
 
 /* RC_OK last, so that the list ends without a trailing comma. */
@@ -129,8 +129,11 @@ RC_API void     rc_config_init(rc_config *cfg);
 RC_API rc_heap *rc_heap_new(const rc_config *cfg);
 /* Runs one last full collection, then calls `release` exactly once for every
  * object still alive (frozen, garbage list and resurrected ones included),
- * runs no further finalizer, and frees all memory. */
-RC_API void     rc_heap_free(rc_heap *h);
+ * runs no further finalizer, and frees all memory; returns 0 (also for
+ * NULL).  Called from user code this heap is running (a finalizer, release,
+ * weak-reference or gc callback, walk function) it is refused: -1 with
+ * RC_EBUSY, the heap untouched. */
+RC_API int      rc_heap_free(rc_heap *h);
 
 /* ------------------------------------------------------------------ */
 /* Types and objects                                                   */

@@ -154,14 +154,14 @@ static int release_block(void *block, void *arg)
     return 0;
 }
 
-void rc_heap_free(rc_heap *h)
+int rc_heap_free(rc_heap *h)
 {
-    if (!h) return;
-    if (h->collecting || h->dealloc_depth > 0 || h->dying) {
-        /* Called from a finalizer, callback or release: the heap is in use
-         * further up the stack.  Refuse rather than free it under them. */
-        rc__fail(h, RC_EBUSY);
-        return;
+    if (!h) return 0;
+    if (h->collecting || h->dealloc_depth > 0 || h->dying || h->walking > 0) {
+        /* Called from a finalizer, callback, release or walk function: the
+         * heap is in use further up the stack.  Refuse rather than free it
+         * under them. */
+        return rc__fail(h, RC_EBUSY), -1;
     }
     rc__collect(h, 2, false);
     rc__tools_heap_free(h); /* leak report, final snapshot; frees the tools */
@@ -179,6 +179,7 @@ void rc_heap_free(rc_heap *h)
     free(h->objs);
     free(h->cbs);
     free(h);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -217,6 +217,7 @@ struct rc_heap {
                                    during a collection, each with a reference;
                                    frozen again when it ends (gc.c) */
     bool     dying;             /* rc_heap_free is releasing everything */
+    int      walking;           /* walks calling their function (introspect.c) */
 
     /* Debug output and statistics */
     unsigned debug;

@@ -24,13 +24,16 @@ static int snap_push(rc__vec *v, void *o)
 }
 
 /* Reports each object of the snapshot, then drops the snapshot's
- * references (all of them, even after the walk was stopped). */
-static int report(rc__vec *v, rc_walk_fn fn, void *arg)
+ * references (all of them, even after the walk was stopped).  Meanwhile
+ * h->walking refuses rc_heap_free. */
+static int report(rc_heap *h, rc__vec *v, rc_walk_fn fn, void *arg)
 {
     int ret = 0;
+    h->walking++;
     for (size_t i = 0; i < v->len; i++) {
         if (ret == 0) ret = fn(v->v[i], arg);
     }
+    h->walking--;
     for (size_t i = 0; i < v->len; i++) rc_decref(v->v[i]);
     rc__vec_free(v);
     return ret;
@@ -68,7 +71,7 @@ int rc_gc_get_objects(rc_heap *h, int generation, rc_walk_fn fn, void *arg)
             return rc__fail(h, RC_ENOMEM), -1;
         }
     }
-    return report(&snap, fn, arg);
+    return report(h, &snap, fn, arg);
 }
 
 typedef struct find_ctx {
@@ -102,7 +105,7 @@ int rc_gc_get_referrers(rc_heap *h, const void *obj, rc_walk_fn fn, void *arg)
             return rc__fail(h, RC_ENOMEM), -1;
         }
     }
-    return report(&snap, fn, arg);
+    return report(h, &snap, fn, arg);
 }
 
 typedef struct collect_ctx {
@@ -131,7 +134,7 @@ int rc_gc_get_referents(const void *obj, rc_walk_fn fn, void *arg)
         drop_snapshot(&c.v);
         return rc__fail(rc_heap_of(obj), RC_ENOMEM), -1;
     }
-    return report(&c.v, fn, arg);
+    return report(rc_heap_of(obj), &c.v, fn, arg);
 }
 
 /* ------------------------------------------------------------------ */

@@ -85,7 +85,23 @@ else:
     print("(dot not installed: graphs shown as DOT source)")
 assert text.count('<svg class="chart"') == 3
 print("report: %d bytes, %d svg elements" % (len(text), p.tags.get("svg", 0)))
+assert text.count(" since the baseline.</p>") == 3, "each suspect's growth since the baseline"
+assert "no baseline" not in text
 EOF
+    # The same trace as if it had no baseline snapshot: each suspect says
+    # so, once, and claims no growth (it said "no baseline since the baseline").
+    "$python" - trace.jsonl >nobase.jsonl <<'EOF'
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e["ev"] == "suspect":
+        e["baseline"] = False
+    print(json.dumps(e))
+EOF
+    "$python" "$tool" nobase.jsonl -o nobase.html --binary "$hunt" || fail "recycle-report failed (no baseline)"
+    [ "$(grep -o 'no baseline snapshot to measure growth from' nobase.html | wc -l)" = 3 ] ||
+        fail "the suspects of a trace without a baseline do not say so"
+    ! grep -q 'since the baseline\.' nobase.html || fail "growth since a baseline that does not exist"
     echo "report_test: ok"
     exit 0
 fi
