@@ -84,6 +84,12 @@ RC_API const char *rc_strerror(int code);
 #define RC_DEBUG_SAVEALL       (1u << 5) /* keep garbage in the list      */
 #define RC_DEBUG_LEAK \
     (RC_DEBUG_COLLECTABLE | RC_DEBUG_UNCOLLECTABLE | RC_DEBUG_SAVEALL)
+/* Every defined flag: any other bit is RC_EINVAL. */
+#define RC_DEBUG_ALL (RC_DEBUG_STATS | RC_DEBUG_LEAK)
+
+/* The largest threshold accepted (2^48): larger ones, such as a negative
+ * int converted to size_t, are RC_EINVAL. */
+#define RC_THRESHOLD_MAX (RC_IMPL_CAST(size_t, 1) << 48) /* (size_t)1 << 48 */
 
 /* Scheduling policies for automatic collection (rc_config.policy). */
 enum {
@@ -102,9 +108,9 @@ enum {
 };
 
 typedef struct rc_config {
-    size_t   threshold[3]; /* 700, 10, 10 */
+    size_t   threshold[3]; /* 700, 10, 10; each at most RC_THRESHOLD_MAX */
     unsigned debug;        /* RC_DEBUG_* flags, 0 */
-    int      gc_enabled;   /* 1 */
+    int      gc_enabled;   /* 1 (or 0) */
     FILE    *debug_stream; /* NULL here means stderr */
     size_t   memory_limit; /* bytes of objects + headers, 0 = none */
     int      policy;       /* RC_POLICY_*, RC_POLICY_PYTHON */
@@ -125,7 +131,9 @@ typedef struct rc_config {
 } rc_config;
 
 RC_API void     rc_config_init(rc_config *cfg);
-/* cfg NULL = defaults; NULL on failure (see rc_last_error(NULL)). */
+/* cfg NULL = defaults; NULL on failure (see rc_last_error(NULL)): RC_EINVAL
+ * for a threshold above RC_THRESHOLD_MAX, a debug bit outside RC_DEBUG_ALL,
+ * gc_enabled not 0 or 1, an unknown policy or a bad tools setting. */
 RC_API rc_heap *rc_heap_new(const rc_config *cfg);
 /* Runs one last full collection, then calls `release` exactly once for every
  * object still alive (frozen, garbage list and resurrected ones included),
@@ -304,10 +312,14 @@ RC_API long rc_gc_collect_if_due(rc_heap *h);
 RC_API int  rc_gc_set_interval(rc_heap *h, unsigned long ms);
 
 RC_API void rc_gc_get_threshold(const rc_heap *h, size_t out[3]);
-RC_API void rc_gc_set_threshold(rc_heap *h, size_t t0, size_t t1, size_t t2);
+/* 0, or -1 with RC_EINVAL (a threshold above RC_THRESHOLD_MAX, a NULL
+ * heap), changing nothing. */
+RC_API int  rc_gc_set_threshold(rc_heap *h, size_t t0, size_t t1, size_t t2);
 RC_API void rc_gc_get_count(const rc_heap *h, size_t out[3]);
 
-RC_API void     rc_gc_set_debug(rc_heap *h, unsigned flags);
+/* 0, or -1 with RC_EINVAL (a bit outside RC_DEBUG_ALL, a NULL heap),
+ * changing nothing. */
+RC_API int      rc_gc_set_debug(rc_heap *h, unsigned flags);
 RC_API unsigned rc_gc_get_debug(const rc_heap *h);
 /* Where debug output goes (NULL = stderr). */
 RC_API void     rc_gc_set_debug_stream(rc_heap *h, FILE *stream);

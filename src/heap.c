@@ -109,6 +109,15 @@ void rc_config_init(rc_config *cfg)
     cfg->fail_alloc_after = 0;
 }
 
+/* The settings both rc_heap_new and the setters take: no threshold above
+ * RC_THRESHOLD_MAX (a wrapped negative would turn collection off for good),
+ * no undefined debug bit. */
+static bool thresholds_ok(size_t t0, size_t t1, size_t t2)
+{
+    return t0 <= RC_THRESHOLD_MAX && t1 <= RC_THRESHOLD_MAX && t2 <= RC_THRESHOLD_MAX;
+}
+static bool debug_ok(unsigned flags) { return (flags & ~(unsigned)RC_DEBUG_ALL) == 0; }
+
 rc_heap *rc_heap_new(const rc_config *cfg)
 {
     rc_config defaults;
@@ -117,6 +126,9 @@ rc_heap *rc_heap_new(const rc_config *cfg)
         cfg = &defaults;
     }
     if (cfg->policy != RC_POLICY_PYTHON && cfg->policy != RC_POLICY_ADAPTIVE)
+        return rc__fail_null(NULL, RC_EINVAL);
+    if (!thresholds_ok(cfg->threshold[0], cfg->threshold[1], cfg->threshold[2]) ||
+        !debug_ok(cfg->debug) || (cfg->gc_enabled != 0 && cfg->gc_enabled != 1))
         return rc__fail_null(NULL, RC_EINVAL);
     if (rc__tools_check(cfg) != 0) return rc__fail_null(NULL, RC_EINVAL);
     rc_heap *h = calloc(1, sizeof *h);
@@ -229,14 +241,15 @@ void rc_gc_get_threshold(const rc_heap *h, size_t out[3])
     for (int g = 0; g < 3; g++) out[g] = h->threshold[g];
 }
 
-void rc_gc_set_threshold(rc_heap *h, size_t t0, size_t t1, size_t t2)
+int rc_gc_set_threshold(rc_heap *h, size_t t0, size_t t1, size_t t2)
 {
-    if (!h) return;
+    if (!h || !thresholds_ok(t0, t1, t2)) return rc__fail(h, RC_EINVAL), -1;
     h->threshold[0] = t0;
     h->threshold[1] = t1;
     h->threshold[2] = t2;
     h->young_threshold = t0;
     rc__update_trigger(h);
+    return 0;
 }
 
 void rc_gc_get_count(const rc_heap *h, size_t out[3])
@@ -245,9 +258,11 @@ void rc_gc_get_count(const rc_heap *h, size_t out[3])
     for (int g = 0; g < 3; g++) out[g] = h->count[g];
 }
 
-void rc_gc_set_debug(rc_heap *h, unsigned flags)
+int rc_gc_set_debug(rc_heap *h, unsigned flags)
 {
-    if (h) h->debug = flags;
+    if (!h || !debug_ok(flags)) return rc__fail(h, RC_EINVAL), -1;
+    h->debug = flags;
+    return 0;
 }
 
 unsigned rc_gc_get_debug(const rc_heap *h) { return h ? h->debug : 0; }

@@ -51,6 +51,10 @@ int main()
     rc_heap *h = rc_heap_new(&cfg);
     if (!h) return fail(rc_strerror(rc_last_error(nullptr)));
 
+    // The header's constants from C++ too.
+    if (rc_gc_set_threshold(h, RC_THRESHOLD_MAX + 1, 10, 10) != -1) return fail("a wrapped threshold");
+    if (rc_gc_set_debug(h, RC_DEBUG_ALL) != 0 || rc_gc_set_debug(h, 0) != 0) return fail("debug flags");
+
     node *a = static_cast<node *>(rc_new(h, &node_type));
     node *b = static_cast<node *>(rc_new(h, &node_type));
     if (!a || !b) return fail(rc_strerror(rc_last_error(h)));
