@@ -293,9 +293,37 @@ TEST(files_go_at_exit_and_a_forked_child_gets_its_own)
     remove_dir();
 }
 
+/* Heaps in threads, each monitored: the process's list of monitors (for the
+ * exit handler) and the heaps' numbers are shared; every heap gets a file
+ * of its own, and every file goes with its heap. */
+static void *monitored_thread(void *arg)
+{
+    (void)arg;
+    for (int round = 0; round < 20; round++) {
+        rc_heap *h = monitored_heap();
+        for (int i = 0; i < 2000; i++) rc_decref(rc_new(h, (i & 1) ? &pair_type : &atom_type));
+        rc_gc_collect(h, 2);
+        rc_heap_free(h);
+    }
+    return NULL;
+}
+
+TEST(heaps_in_threads_each_have_a_file)
+{
+    fresh_dir();
+    rc_heap *mine = monitored_heap();
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) REQUIRE(pthread_create(&t[i], NULL, monitored_thread, NULL) == 0);
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    CHECK_EQ(files_in_dir(), 1); /* only this thread's heap is left */
+    rc_heap_free(mine);
+    CHECK_EQ(files_in_dir(), 0);
+    remove_dir();
+}
+
 /* The seqlock: a writer publishing data whose words all equal the update's
  * number, a reader checking every copy it keeps is of one update. */
-typedef struct race { rc_mon_file *f; volatile int done; uint64_t last; } race;
+typedef struct race { rc_mon_file *f; _Atomic int done; uint64_t last; } race;
 static void *writer(void *arg)
 {
     race *r = arg;
@@ -305,7 +333,7 @@ static void *writer(void *arg)
         for (size_t i = 0; i < RC_MON_WORDS; i++) w[i] = k;
         rc_mon_write(r->f, &d);
     }
-    r->done = 1;
+    atomic_store(&r->done, 1);
     return NULL;
 }
 
@@ -317,7 +345,7 @@ TEST(a_reader_never_keeps_a_torn_copy)
     REQUIRE(pthread_create(&t, NULL, writer, &r) == 0);
     static rc_mon_data d;
     long whole = 0, torn = 0;
-    while (!r.done) {
+    while (!atomic_load(&r.done)) {
         if (rc_mon_read(&f, &d, 1) != 0) continue;
         const uint64_t *w = (const uint64_t *)(const void *)&d;
         bool same = true;
