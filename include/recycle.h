@@ -375,7 +375,8 @@ RC_API size_t rc_gc_get_freeze_count(const rc_heap *h);
 
 /* Debug builds (-DRC_DEBUG=ON) detect misuse: a count going below zero, use
  * of a freed object, a pointer that is no rc object, a double free, a
- * reference into another heap found by a collection.  Each is reported to
+ * reference into another heap found by a collection, one heap used by two
+ * threads at once ("OP: heap used by two threads at once: HEAP").  Each is reported to
  * the misuse handler with a message naming the object's type and allocation
  * site ("recycle: misuse: WHAT: <TYPE object at ADDR, allocated at F:L>").
  * The default handler prints it to stderr and aborts; a handler that

@@ -790,7 +790,7 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
     /* Nothing nests; and once rc_heap_free is releasing everything, its
      * walk owns every block: a collection asked for by a release there
      * collects nothing (rc_heap_free, step 2). */
-    if (h->collecting || h->dying) return 0;
+    if (h->collecting || h->dying || !rc__enter(h, "collect")) return 0;
     h->collecting = true;
     rc__update_trigger(h); /* closes the allocator's gate until the end */
     /* The set is fixed before any callback runs: what they create waits. */
@@ -836,6 +836,7 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
     if (h->compact_due) rc__maybe_compact(h);
     rc__maybe_shrink(h);
     if (RC_UNLIKELY(h->refreeze.len > 0)) rc__refreeze(h);
+    rc__leave(h);
     return (long)(res.collected + res.uncollectable);
 }
 

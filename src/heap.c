@@ -169,10 +169,12 @@ static int release_block(void *block, void *arg)
 int rc_heap_free(rc_heap *h)
 {
     if (!h) return 0;
+    if (!rc__enter(h, "rc_heap_free")) return -1; /* another thread is in it */
     if (h->collecting || h->dealloc_depth > 0 || h->dying || h->walking > 0) {
         /* Called from a finalizer, callback, release or walk function: the
          * heap is in use further up the stack.  Refuse rather than free it
          * under them. */
+        rc__leave(h);
         return rc__fail(h, RC_EBUSY), -1;
     }
     rc__collect(h, 2, false);

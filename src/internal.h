@@ -218,6 +218,9 @@ struct rc_heap {
                                    frozen again when it ends (gc.c) */
     bool     dying;             /* rc_heap_free is releasing everything */
     int      walking;           /* walks calling their function (introspect.c) */
+    void    *owner;             /* debug builds: the thread inside a call on the
+                                   heap (rc__enter), NULL when none is */
+    unsigned owner_depth;       /* its nested calls */
 
     /* Debug output and statistics */
     unsigned debug;
@@ -300,6 +303,21 @@ RC_INTERNAL void rc__collect_for_bytes(rc_heap *h);     /* byte trigger */
 /* misuse (misuse.c): reports to the handler; returns if the handler does.
  * is_object says whether obj may be described (has a readable header). */
 RC_INTERNAL void rc__misuse(const char *what, const void *obj, bool is_object);
+/* Debug builds: the owner check.  The entry points that change a heap
+ * (rc_new*, rc_incref, rc_decref, collections, rc_heap_free) call
+ * rc__enter first: it makes the calling thread the heap's owner, or counts
+ * one more nested call of the owner (user code calling back in), or, if
+ * another thread is inside a call on the heap, reports the misuse ("OP:
+ * heap used by two threads at once: HEAP") and returns false: the call then
+ * does nothing.  rc__leave ends the call; the outermost one gives the heap
+ * up.  Release builds check nothing. */
+#if RC__PREFIX
+RC_INTERNAL bool rc__enter(rc_heap *h, const char *op);
+RC_INTERNAL void rc__leave(rc_heap *h);
+#else
+#  define rc__enter(h, op) ((void)(h), (void)(op), true)
+#  define rc__leave(h)     ((void)(h))
+#endif
 
 /* objects (object.c) */
 RC_INTERNAL void rc__describe(rc__head *hd, char *buf, size_t n);

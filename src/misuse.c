@@ -33,3 +33,32 @@ void rc__misuse(const char *what, const void *obj, bool is_object)
     fflush(stderr);
     abort();
 }
+
+#if RC__PREFIX
+/* A different address in every thread: the caller's identity. */
+static _Thread_local char this_thread;
+
+bool rc__enter(rc_heap *h, const char *op)
+{
+    void *me = &this_thread;
+    if (__atomic_load_n(&h->owner, __ATOMIC_ACQUIRE) == me) {
+        h->owner_depth++;
+        return true;
+    }
+    void *none = NULL;
+    if (__atomic_compare_exchange_n(&h->owner, &none, me, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        h->owner_depth = 1;
+        return true;
+    }
+    char what[96];
+    snprintf(what, sizeof what, "%s: heap used by two threads at once", op);
+    rc__misuse(what, h, false);
+    return false;
+}
+
+void rc__leave(rc_heap *h)
+{
+    if (--h->owner_depth == 0) __atomic_store_n(&h->owner, NULL, __ATOMIC_RELEASE);
+}
+#endif

@@ -64,8 +64,13 @@ void rc__incref_checked(void *obj)
         rc__misuse("incref: count overflow", obj, true);
         return;
     }
-#endif
+    rc_heap *h = rc_heap_of(obj);
+    if (!rc__enter(h, "incref")) return;
     RC__HEAD(obj)->refcnt++;
+    rc__leave(h);
+#else
+    RC__HEAD(obj)->refcnt++;
+#endif
 }
 
 void rc__decref_checked(void *obj)
@@ -76,8 +81,13 @@ void rc__decref_checked(void *obj)
         rc__misuse("decref: count going below zero", obj, true);
         return;
     }
-#endif
+    rc_heap *h = rc_heap_of(obj);
+    if (!rc__enter(h, "decref")) return;
     if (--RC__HEAD(obj)->refcnt == 0) rc__dealloc(obj);
+    rc__leave(h);
+#else
+    if (--RC__HEAD(obj)->refcnt == 0) rc__dealloc(obj);
+#endif
 }
 
 /* ------------------------------------------------------------------ */
@@ -219,8 +229,8 @@ static inline bool readable_type(const rc_type *t)
  * path, else new_object.  ra: the entry point's return address.  In
  * release builds, file, line, func and ra are dead once the tools are
  * known to be off, so the fast path needs no saved register. */
-RC_INLINE void *new_entry(rc_heap *h, const rc_type *t, size_t size, const char *file,
-                            int line, const char *func, void *ra)
+RC_INLINE void *new_entry_unchecked(rc_heap *h, const rc_type *t, size_t size,
+                                    const char *file, int line, const char *func, void *ra)
 {
     if (RC_LIKELY(h && size >= t->size)) {
         if (RC_UNLIKELY(h->tools))
@@ -229,6 +239,20 @@ RC_INLINE void *new_entry(rc_heap *h, const rc_type *t, size_t size, const char 
         if (RC_LIKELY(obj != NULL)) return obj;
     }
     return new_object(h, t, size, file, line);
+}
+
+/* Debug builds add the owner check (rc__enter). */
+RC_INLINE void *new_entry(rc_heap *h, const rc_type *t, size_t size, const char *file,
+                            int line, const char *func, void *ra)
+{
+#if RC__PREFIX
+    if (h && !rc__enter(h, "rc_new")) return NULL;
+    void *obj = new_entry_unchecked(h, t, size, file, line, func, ra);
+    if (h) rc__leave(h);
+    return obj;
+#else
+    return new_entry_unchecked(h, t, size, file, line, func, ra);
+#endif
 }
 
 void *rc_new_var(rc_heap *h, const rc_type *t, size_t size)
