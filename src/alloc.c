@@ -82,7 +82,10 @@
  *   a.committed == Σ small segments (header bytes + 64 KiB × (used + dirty pages))
  *                + Σ big segments' mapped bytes (+ big_cache_bytes)
  *   a.dirty     == Σ popcount(s.dirty_mask); after each release_page,
- *                  a.dirty <= max(DIRTY_MAX, a.in_use / 4 / 64 KiB)
+ *                  a.dirty <= dirty_budget(a)
+ *                  (max(DIRTY_MAX, a.in_use / 4 / 64 KiB, a.hold))
+ *   a.dirty > 0  => a.filling is NULL or has a backed free page, once
+ *                  segment_for_page has chosen
  *   a.empty_segs == small segments with no page in use; all but one of
  *                  them hold backed pages
  *
@@ -102,11 +105,16 @@
  * off the stack, return it to its segment).
  *
  * Returning memory.  New pages come from the fullest segment that has a
- * free page (pymalloc's heuristic), so lightly used segments drain.  An
+ * free page (pymalloc's heuristic), so lightly used segments drain; while
+ * any segment holds a backed empty page, from the fullest such segment.  An
  * empty page goes back to its segment and stays backed for quick reuse
- * while such pages number at most DIRTY_MAX or a quarter of the bytes in
- * use (dirty_budget); past that, they are returned with MADV_DONTNEED down
- * to half the budget.  An empty segment is kept while its backed pages are
+ * while such pages are within the budget (dirty_budget: DIRTY_MAX, a
+ * quarter of the bytes in use, or the hold learned from pages returned and
+ * then faulted in again, whichever is most — the purge delay); past that,
+ * they are returned with MADV_DONTNEED down to half the budget, a run of
+ * adjacent pages per call.  The hold decays window by window
+ * (HOLD_WINDOW_NS) once the program stops reusing pages, and the surplus
+ * goes back in a batch.  An empty segment is kept while its backed pages are
  * within the budget; else it is unmapped, except one per allocator kept
  * (decommitted) to avoid map/unmap churn.  A big block's segment is unmapped when freed,
  * unless the cache of freed big segments has room (at most BIG_CACHE_N of
@@ -132,6 +140,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -221,11 +230,14 @@ static void unmap(void *p, size_t size)
     munmap(p, size);
 }
 
-/* Give a free page's memory back; its next touch reads zeros. */
+/* Give a free page's memory back; its next touch reads zeros.  `counted`
+ * bytes of it were backed empty pages: the purge delay remembers them
+ * (dirty_budget). */
 static void decommit(rc__alloc *a, void *p, size_t size, size_t counted)
 {
     madvise(p, size, MADV_DONTNEED);
     a->committed -= counted;
+    a->purged += counted / PG_SIZE;
 }
 
 /* ------------------------------------------------------------------ */
@@ -307,17 +319,20 @@ static segment *new_segment(rc__alloc *a)
     return s;
 }
 
-/* The fullest small segment with a free page (pymalloc's heuristic), or a
- * new one.  The choice sticks until that segment has no free page left. */
+/* The fullest small segment with a free page (pymalloc's heuristic) —
+ * with a backed one, while any segment has one (reusing it costs no page
+ * fault, and committing another would let the backed ones pile up) — or a
+ * new one.  The choice sticks until that segment has no such page left. */
 static segment *segment_for_page(rc__alloc *a)
 {
     segment *s = a->filling;
-    if (s && s->free_mask)
+    if (s && (a->dirty ? s->dirty_mask : s->free_mask))
         return s;
     s = NULL;
     for (size_t i = 0; i < a->nsegs; i++) {
         segment *t = a->segs[i];
-        if (!t->big && t->free_mask && (!s || t->used_pages > s->used_pages))
+        if (!t->big && (a->dirty ? t->dirty_mask : t->free_mask) &&
+            (!s || t->used_pages > s->used_pages))
             s = t;
     }
     if (!s)
@@ -326,9 +341,12 @@ static segment *segment_for_page(rc__alloc *a)
     return s;
 }
 
+static void purge_tick(rc__alloc *a);
+
 /* A fresh page for class c, not yet queued; NULL if the system refuses. */
 static page *take_page(rc__alloc *a, unsigned c)
 {
+    purge_tick(a);
     segment *s = segment_for_page(a);
     if (!s)
         return NULL;
@@ -342,8 +360,13 @@ static page *take_page(rc__alloc *a, unsigned c)
     if (dirty) {
         s->dirty_mask &= ~bit;
         a->dirty--;
+        a->reused++;
     } else {
         a->committed += PG_SIZE;
+        if (a->purged) { /* a refault: hold one more page next time */
+            a->purged--;
+            a->hold++;
+        }
     }
     if (s->used_pages++ == 0)
         a->empty_segs--;
@@ -371,39 +394,83 @@ static void unmap_small(rc__alloc *a, segment *s)
     size_t dirty = (size_t)__builtin_popcountll(s->dirty_mask);
     remove_segment(a, s);
     a->dirty -= dirty;
+    a->purged += dirty;
     a->committed -= a->hdr_bytes + dirty * PG_SIZE;
     a->empty_segs--;
     unmap(s, s->size);
 }
 
-/* Empty pages kept backed for reuse: DIRTY_MAX, or a quarter of the bytes
- * in live blocks if that is more — a program that frees a large structure
- * and builds another then reuses the pages without faulting them in again,
- * while a heap that shrank for good holds at most a quarter more than it
- * uses. */
+/* Empty pages kept backed for reuse (the purge delay): the largest of
+ *   DIRTY_MAX;
+ *   a quarter of the bytes in live blocks — a heap that shrank for good
+ *     holds at most a quarter more than it uses;
+ *   a->hold, learned: every page returned and then needed again (a
+ *     refault: take_page commits a page while a->purged > 0) adds one.  A
+ *     program that drops a large structure and builds another (binary-
+ *     trees) thus stops returning and refaulting its pages after the first
+ *     round, while one that frees 90% and never comes back has learned
+ *     nothing and gets its memory back at once.
+ * The hold decays: at the end of every window of HOLD_WINDOW_NS (checked on
+ * the slow paths that take and release pages, with a coarse clock) it
+ * becomes the larger of half itself and the backed empty pages the window
+ * reused, and a->purged halves; so once a program stops reusing pages, its
+ * surplus goes back in batches within a few windows of its next page
+ * release (an allocator that sees no event holds what it holds). */
 static size_t dirty_budget(const rc__alloc *a)
 {
     size_t b = a->in_use / 4 / PG_SIZE;
+    if (b < a->hold) b = a->hold;
     return b > DIRTY_MAX ? b : DIRTY_MAX;
 }
 
-/* Returns empty pages to the system until at most `target` stay backed; a
- * segment left with nothing is unmapped unless it is the only empty one. */
+static uint64_t coarse_ns(void)
+{
+    struct timespec ts;
+#ifdef CLOCK_MONOTONIC_COARSE
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#else
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Returns empty pages to the system until at most `target` stay backed, a
+ * run of adjacent pages in one call; a segment left with nothing is
+ * unmapped unless it is the only empty one. */
 static void trim_dirty(rc__alloc *a, size_t target)
 {
     for (size_t k = 0; k < a->nsegs && a->dirty > target; k++) {
         segment *s = a->segs[k];
         while (s->dirty_mask && a->dirty > target) {
-            unsigned i = (unsigned)__builtin_ctzll(s->dirty_mask);
-            s->dirty_mask &= ~((uint64_t)1 << i);
-            a->dirty--;
-            decommit(a, page_start(s, i), PG_SIZE, PG_SIZE);
+            unsigned i = (unsigned)__builtin_ctzll(s->dirty_mask), n = 0;
+            while (i + n < PAGES && (s->dirty_mask >> (i + n) & 1) && a->dirty > target) {
+                s->dirty_mask &= ~((uint64_t)1 << (i + n));
+                a->dirty--;
+                n++;
+            }
+            decommit(a, page_start(s, i), n * PG_SIZE, n * PG_SIZE);
         }
         if (!s->big && s->used_pages == 0 && a->empty_segs > 1) {
             unmap_small(a, s);
             k--; /* the table moved down */
         }
     }
+}
+
+/* The purge delay's clock (dirty_budget): ends the window if it is over,
+ * and trims what the smaller budget no longer covers.  Called where no
+ * segment pointer is held (trimming may unmap an empty segment). */
+static void purge_tick(rc__alloc *a)
+{
+    uint64_t now = coarse_ns();
+    if (now < a->window_ns + HOLD_WINDOW_NS) return;
+    a->window_ns = now;
+    size_t half = a->hold / 2;
+    a->hold = a->reused > half ? a->reused : half;
+    a->reused = 0;
+    a->purged /= 2;
+    size_t budget = dirty_budget(a);
+    if (a->dirty > budget) trim_dirty(a, budget);
 }
 
 /* s has no page in use any more: keep it with its backed pages while they
@@ -453,6 +520,8 @@ static void release_page(rc__alloc *a, segment *s, page *pg)
     }
     if (over)
         trim_dirty(a, budget / 2 > DIRTY_MAX ? budget / 2 : DIRTY_MAX);
+    else
+        purge_tick(a);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1026,6 +1095,7 @@ rc__alloc *rc__alloc_new(rc_heap *owner, size_t limit, unsigned long fail_after)
     a->limit = limit ? limit : SIZE_MAX;
     a->fail_at = fail_after ? (uint64_t)fail_after : UINT64_MAX;
     a->soft_gate = SIZE_MAX;
+    a->window_ns = coarse_ns();
     update_gate(a);
     a->none.bump = a->none.end = (char *)&a->none;
     for (unsigned c = 0; c < NCLASSES; c++)

@@ -31,6 +31,7 @@
 #define SMALL_MAX     16384                             /* larger: a big segment */
 #define NCLASSES      53
 #define DIRTY_MAX     8                                 /* empty pages kept backed */
+#define HOLD_WINDOW_NS 1000000000u                      /* the purge delay's window: 1 s */
 #define BIG_CACHE_MAX   ((size_t)1 << 20)  /* largest big segment kept        */
 #define BIG_CACHE_N     128                /* big segments kept at most       */
 #define BIG_CACHE_BYTES ((size_t)8 << 20)  /* and their bytes at most         */
@@ -122,7 +123,12 @@ struct rc__alloc {
     unsigned   nbig_cache;
     size_t     big_cache_bytes;
     size_t     committed;      /* bytes_from_os */
-    size_t     dirty;
+    size_t     dirty;          /* empty pages still backed */
+    size_t     hold;           /* extra empty pages kept backed, learned from
+                                  refaults (see dirty_budget) */
+    size_t     purged;         /* pages returned and not needed again yet */
+    size_t     reused;         /* backed empty pages taken again this window */
+    uint64_t   window_ns;      /* when the current window began */
     size_t     empty_segs;
     size_t     nbig, big_bytes;
     size_t     os_page, hdr_bytes;

@@ -640,6 +640,62 @@ TEST(memory_reused_after_freeing_90_percent_scattered)
     rc__alloc_destroy(a);
 }
 
+/* The purge delay (dirty_budget in alloc.c): a structure dropped once goes
+ * back to the system (nothing learned yet); built again, its pages are
+ * faulted in again, and every such refault teaches the allocator to hold
+ * one page more.  After a few rounds (a trim returns down to half the
+ * budget, which teaches it again) the drop keeps the pages backed and the
+ * next build takes nothing new from the system.  Once the program stops
+ * reusing them, the hold decays window by window (forced here by rewinding
+ * the window's start) and the pages go back at the next page release. */
+static void fill_48(rc__alloc *a, void **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) REQUIRE((v[i] = rc__alloc_block(a, 48)) != NULL);
+}
+static void drop_all(void **v, size_t n)
+{
+    for (size_t i = n; i-- > 0;) rc__free_block(v[i]);
+}
+
+TEST(purge_delay_learns_from_refaults_and_decays)
+{
+    rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
+    enum { N = 200000 }; /* 9.6 MB: 146 pages */
+    void **v = malloc(N * sizeof *v);
+    REQUIRE(v != NULL);
+    a->window_ns = UINT64_MAX / 2; /* no window ends on its own here */
+    fill_48(a, v, N);
+    size_t peak = from_os(a);
+    drop_all(v, N);
+    CHECK(from_os(a) <= IDLE_SLACK(1)); /* first drop: returned at once */
+    CHECK_UEQ(a->hold, 0);
+    for (int round = 2; round <= 4; round++) { /* refaults: learned */
+        fill_48(a, v, N);
+        drop_all(v, N);
+    }
+    CHECK(a->hold >= 100);
+    size_t held = from_os(a);
+    fill_48(a, v, N);
+    CHECK_UEQ(from_os(a), held); /* this build reuses backed pages only */
+    drop_all(v, N);
+    fprintf(stderr, "  peak %zu KiB, held after a drop %zu KiB, hold %zu pages\n",
+            peak >> 10, from_os(a) >> 10, a->hold);
+    CHECK(from_os(a) >= peak - peak / 8); /* and its drop keeps them */
+    check_stats(a);
+    /* Decay: windows that reuse little halve the hold; a page release then
+     * trims the surplus in batches. */
+    for (int w = 0; w < 16; w++) {
+        a->window_ns = 0;               /* this window is over */
+        fill_48(a, v, 3000);              /* 2 pages: take, then release */
+        drop_all(v, 3000);
+    }
+    CHECK(a->hold <= 4);
+    CHECK(from_os(a) <= IDLE_SLACK(1));
+    check_stats(a);
+    free(v);
+    rc__alloc_destroy(a);
+}
+
 TEST(big_blocks_returned)
 {
     rc__alloc *a = rc__alloc_new(OWNER, 0, 0);
