@@ -81,7 +81,7 @@ int rc_heap_check(const rc_heap *h, FILE *out)
     /* Dying objects (object.c): those waiting on the deferred list have
      * count 0 and are untracked. */
     for (size_t i = 0; i < h->deferred.len; i++) {
-        void *o = (void *)((uintptr_t)h->deferred.v[i] & ~RC__DEFERRED_FROZEN);
+        void *o = (void *)((uintptr_t)h->deferred.v[i] & ~RC__DEFERRED_BITS);
         if (RC__HEAD(o)->refcnt != 0) complain(&c, "deferred object with a count:", o);
         if (rc_is_tracked(o)) complain(&c, "deferred (dying) object tracked:", o);
     }

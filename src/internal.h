@@ -212,7 +212,7 @@ struct rc_heap {
     /* Deallocation by counting (object.c) */
     int      dealloc_depth;
     rc__vec  deferred;          /* objects whose freeing waits (deep chains),
-                                   each | RC__DEFERRED_FROZEN if it was frozen */
+                                   each | RC__DEFERRED_BITS: frozen, tracked */
     rc__vec  refreeze;          /* resurrected frozen objects tracked in gen0
                                    during a collection, each with a reference;
                                    frozen again when it ends (gc.c) */
@@ -321,9 +321,11 @@ RC_INTERNAL void rc__leave(rc_heap *h);
 
 /* objects (object.c) */
 RC_INTERNAL void rc__describe(rc__head *hd, char *buf, size_t n);
-/* A deferred-list entry's low bit: the object was frozen (objects are
- * 16-byte aligned). */
-#define RC__DEFERRED_FROZEN ((uintptr_t)1)
+/* A deferred-list entry's low bits (objects are 16-byte aligned): the
+ * object was frozen, it was tracked. */
+#define RC__DEFERRED_FROZEN  ((uintptr_t)1)
+#define RC__DEFERRED_TRACKED ((uintptr_t)2)
+#define RC__DEFERRED_BITS    ((uintptr_t)3)
 /* Calls fn on the block of every object a whole-heap walk may show
  * (rc__visible: no dying object, nothing being collected), until fn returns
  * non-zero; returns that.  What snapshots and why-alive walk. */

@@ -368,17 +368,20 @@ static int visit_clear(void **slot, void *arg)
  * So the tracked array never holds a dying object (collections, walks,
  * freeze and unfreeze cannot see one), and the walks over every block skip
  * count 0 (rc__visible, rc__walk_objects): snapshots, why-alive, the leak
- * report, DOT.  rc_heap_check verifies both halves.  A frozen object keeps
- * its frozenness while it waits only in its deferred-list entry
- * (RC__DEFERRED_FROZEN): if its finalizer resurrects it, it rejoins the
- * frozen band (test_dying, test_model:case_frozen_deferred_resurrect). */
+ * report, DOT.  rc_heap_check verifies both halves.  An object keeps
+ * whether it was tracked, and frozen, while it waits only in its
+ * deferred-list entry (RC__DEFERRED_TRACKED, RC__DEFERRED_FROZEN): if its
+ * finalizer resurrects it, it is tracked again only if it was, in the
+ * frozen band if it was frozen (test_dying,
+ * test_model:case_frozen_deferred_resurrect, case_untracked_deferred_resurrect). */
 
 /* The object's count is zero: finalize it (once; it may resurrect), clear
  * its weak references and run their callbacks, drop its references, release
- * it and free its memory.  A `deferred` object was untracked when it was put
- * on the deferred list; if it resurrects it is tracked again, in the frozen
- * band if it was `frozen`. */
-RC_INLINE void free_object(rc_heap *h, rc__head *hd, bool deferred, bool frozen)
+ * it and free its memory.  A `retrack` object was tracked, and untracked
+ * when it was put on the deferred list; if it resurrects it is tracked
+ * again, in the frozen band if it was `frozen`.  One the program had
+ * untracked stays untracked (test_model:case_untracked_deferred_resurrect). */
+RC_INLINE void free_object(rc_heap *h, rc__head *hd, bool retrack, bool frozen)
 {
     const rc_type *t = rc__type(hd);
     void *obj = rc__obj_of(hd);
@@ -389,7 +392,7 @@ RC_INLINE void free_object(rc_heap *h, rc__head *hd, bool deferred, bool frozen)
         t->finalize(obj);
         if (--hd->refcnt != 0) {
             /* Resurrected: the finalizer stored a new reference. */
-            if (deferred && rc__is_container(t) && !rc_is_tracked(obj))
+            if (retrack && !rc_is_tracked(obj))
                 (void)(frozen ? rc__track_frozen(h, hd) : rc__track(h, hd));
             return;
         }
@@ -409,9 +412,10 @@ static __attribute__((noinline)) void drain_deferred(rc_heap *h)
 {
     while (h->deferred.len > 0) {
         uintptr_t e = (uintptr_t)h->deferred.v[--h->deferred.len];
-        void *o = (void *)(e & ~RC__DEFERRED_FROZEN);
+        void *o = (void *)(e & ~RC__DEFERRED_BITS);
         h->dealloc_depth++;
-        free_object(h, RC__HEAD(o), true, (e & RC__DEFERRED_FROZEN) != 0);
+        free_object(h, RC__HEAD(o), (e & RC__DEFERRED_TRACKED) != 0,
+                    (e & RC__DEFERRED_FROZEN) != 0);
         h->dealloc_depth--;
     }
 }
@@ -423,20 +427,21 @@ static __attribute__((noinline)) void dealloc_full(void *obj)
     rc_heap *h = rc__block_owner(rc__block_of(hd));
     if (RC_UNLIKELY(h->dying)) return; /* rc_heap_free frees everything at once */
 
-    bool deferred = false, frozen = false;
+    bool tracked = false, frozen = false;
     if (RC_UNLIKELY(h->dealloc_depth >= RC__DEALLOC_DEPTH_MAX)) {
         /* Untracked while it waits, frozen or not (the invariant); its
-         * entry remembers whether it was frozen. */
+         * entry remembers whether it was tracked, and frozen. */
+        tracked = rc_is_tracked(obj);
         frozen = hd->gc != RC__UNTRACKED && !rc__has(hd, RC__F_COLLECTING) &&
                  hd->gc < h->band[RC__OLD];
         rc__untrack(h, hd);
-        void *e = (void *)((uintptr_t)obj | (frozen ? RC__DEFERRED_FROZEN : 0));
+        void *e = (void *)((uintptr_t)obj | (tracked ? RC__DEFERRED_TRACKED : 0) |
+                           (frozen ? RC__DEFERRED_FROZEN : 0));
         if (rc__vec_push(&h->deferred, e) == 0) return;
         /* No memory to defer it: free it now, one level deeper. */
-        deferred = true;
     }
     h->dealloc_depth++;
-    free_object(h, hd, deferred, frozen);
+    free_object(h, hd, tracked, frozen);
     h->dealloc_depth--;
     if (h->dealloc_depth == 0 && h->deferred.len > 0) drain_deferred(h);
 }
