@@ -291,10 +291,12 @@ static void write_node(const dot_ctx *c, size_t i, const void *target, FILE *f)
 
 int rc_dump_dot(rc_heap *h, const void *obj, int depth, int direction, FILE *stream)
 {
+    /* Busy first: while a collection runs, the objects it examines are
+     * hidden (rc__visible), yet alive. */
+    if (h && h->collecting) return rc__fail(h, RC_EBUSY), -1;
     if (!h || !stream || depth < 0 || !rc__is_live_object(h, obj) ||
         (direction != RC_DOT_REFERENTS && direction != RC_DOT_REFERRERS))
         return rc__fail(h, RC_EINVAL), -1;
-    if (h->collecting) return rc__fail(h, RC_EBUSY), -1;
     dot_ctx c;
     memset(&c, 0, sizeof c);
     int err = RC_ENOMEM;

@@ -407,8 +407,11 @@ out:
 /* Entry checks shared by the public calls. */
 static int check_target(rc_heap *h, const void *obj)
 {
-    if (!h || !rc__is_live_object(h, obj)) return RC_EINVAL;
+    if (!h) return RC_EINVAL;
+    /* Busy first: while a collection runs, the objects it examines are
+     * hidden (rc__visible), yet alive. */
     if (h->collecting) return RC_EBUSY;
+    if (!rc__is_live_object(h, obj)) return RC_EINVAL;
     return 0;
 }
 

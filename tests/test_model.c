@@ -599,6 +599,17 @@ static const m_op case_frozen_deferred_from_release[] = {
     {MOP_COLLECT, 2, 0, 0},
 };
 
+/* Found by the widened tester (seed 1000102 of the 10M-operation run,
+ * after b1edc84): why-alive, its chain and DOT, asked from a finalizer
+ * during a collection about an object that finalizer has just resurrected
+ * (still marked as being collected), said RC_EINVAL ("not a live object")
+ * instead of RC_EBUSY. */
+static const m_op case_why_alive_resurrected[] = {
+    {MOP_HOOK, HK_WHY, HS_FIN - 1, 0}, /* the next finalizer asks why-alive */
+    {MOP_RING, 8, 24, 0},              /* 9 nodes, the last one /resurrect */
+    {MOP_COLLECT, 2, 0, 0},            /* it resurrects, then asks */
+};
+
 /* Found while widening the tester: a container the program untracked,
  * dropped at the depth where frees wait on the deferred list, whose
  * finalizer resurrects it, came back tracked (generation 0), although the
@@ -643,6 +654,7 @@ static const model_case model_cases[] = {
     MODEL_CASE(case_gc_callback_alloc, hook_allocs),
     MODEL_CASE(case_tools_from_release, hooks),
     MODEL_CASE(case_frozen_deferred_from_release, deep_steps),
+    MODEL_CASE(case_why_alive_resurrected, resurrected),
     {"case_untracked_deferred_resurrect", case_untracked_deferred_resurrect,
      sizeof case_untracked_deferred_resurrect / sizeof *case_untracked_deferred_resurrect,
      {700, 10, 10}, 0, offsetof(m_stats, deep_steps),
