@@ -1690,10 +1690,13 @@ M_FN void m_resync(m_ctx *c)
 {
     c->st->unsynced++;
     size_t qh = 0, qt = 0;
+    /* The roots: the program's references and the garbage list's.  Not the
+     * frozen objects: one that only garbage holds dies by counting when a
+     * collection deletes that garbage. */
     for (size_t k = 0; k < c->o_nlive; k++) {
         uint32_t id = c->o_live[k];
         m_onode *n = &c->on[id];
-        if (n->ext > 0 || n->glist > 0 || n->gen == G_FROZEN) {
+        if (n->ext > 0 || n->glist > 0) {
             n->mark = MK_REACH;
             c->o_bfs[qt++] = id;
         }
