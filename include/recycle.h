@@ -112,7 +112,7 @@ typedef struct rc_config {
     unsigned debug;        /* RC_DEBUG_* flags, 0 */
     int      gc_enabled;   /* 1 (or 0) */
     FILE    *debug_stream; /* NULL here means stderr */
-    size_t   memory_limit; /* bytes of objects + headers, 0 = none */
+    size_t   memory_limit; /* bytes of objects, buffers + headers, 0 = none */
     int      policy;       /* RC_POLICY_*, RC_POLICY_PYTHON */
     /* Testing hook: the Nth block allocation of this heap (1-based) and
      * every one after it fails as if the system refused, 0 = never. */
@@ -267,6 +267,52 @@ static inline void rc_setref(void **slot, void *value)
 static inline void rc_clearref(void **slot) { rc_setref(slot, RC_IMPL_NULL); }
 
 /* ------------------------------------------------------------------ */
+/* Buffers: storage owned by an object                                 */
+/* ------------------------------------------------------------------ */
+
+/* Memory that belongs to one object — a list's item array, a dict's table,
+ * a string's bytes — taken from the heap, so that the heap counts it: in
+ * bytes in use (rc_heap_memory_stats), in memory_limit, in the adaptive
+ * policy's byte trigger, and with its owner in snapshots and the leak
+ * report.  The pattern for a growable container (docs/API.md, "Buffers"):
+ *
+ *     typedef struct list { size_t len, cap; void **items; } list;
+ *     static int list_traverse(void *o, rc_visit_fn visit, void *arg) {
+ *         list *l = o;
+ *         for (size_t i = 0; i < l->len; i++)
+ *             if (l->items[i]) { int r = visit(&l->items[i], arg); if (r) return r; }
+ *         return 0;
+ *     }
+ *     // append: grow first; on failure the old array is intact
+ *     if (l->len == l->cap) {
+ *         size_t cap = l->cap ? 2 * l->cap : 8;
+ *         void **items = rc_buf_realloc(l, l->items, cap * sizeof *items);
+ *         if (!items) return -1;          // RC_ENOMEM: l unchanged
+ *         l->items = items;
+ *         l->cap = cap;
+ *     }
+ *     rc_incref(x); l->items[l->len++] = x;
+ *
+ * The library drops the references traverse visits and then frees the
+ * buffers a dying object still has, after its release: a type needs no
+ * release just to free them.
+ *
+ * owner is a live object of a heap; the program must hold a reference to
+ * it, since a collection may run inside these calls.  Buffers are 16-byte
+ * aligned and not zeroed.  rc_heap_free frees what no one freed.
+ * Failures return NULL with rc_last_error(heap) set and change nothing:
+ * RC_EINVAL (owner NULL or not a live object, buf not a live buffer of
+ * owner, n == 0), RC_ENOMEM (past memory_limit after one full collection,
+ * the system refuses, or n too large).  Debug builds also report a buffer
+ * freed twice or used with the wrong owner to the misuse handler. */
+RC_API void *rc_buf_alloc(void *owner, size_t n);
+/* Resizes buf to n bytes, keeping its contents up to the smaller size; may
+ * move it.  buf NULL: as rc_buf_alloc.  On failure buf is left intact. */
+RC_API void *rc_buf_realloc(void *owner, void *buf, size_t n);
+/* Frees buf at once (ASan and valgrind see later uses).  buf NULL: nothing. */
+RC_API void  rc_buf_free(void *owner, void *buf);
+
+/* ------------------------------------------------------------------ */
 /* Weak references                                                     */
 /* ------------------------------------------------------------------ */
 
@@ -404,7 +450,7 @@ RC_API int rc_heap_check(const rc_heap *h, FILE *out);
 #define RC_MEM_CLASSES 64 /* at most this many size classes are reported */
 
 typedef struct rc_memory_stats {
-    size_t bytes_in_use;    /* bytes of live blocks: objects + headers      */
+    size_t bytes_in_use;    /* bytes of live blocks: objects, buffers + headers */
     size_t bytes_from_os;   /* bytes the heap holds mapped from the system  */
     size_t arenas_in_use;   /* arenas (segments) held                       */
     size_t pools_in_use;    /* pools (pages) holding at least one block     */
@@ -475,7 +521,8 @@ typedef struct rc_stat {
     int          nframes;    /* the site's backtrace, symbolized */
     const char *const *frames;
     long long    count;      /* live objects */
-    long long    bytes;      /* their blocks: header and rounding included */
+    long long    bytes;      /* their blocks and buffers' blocks: headers and
+                                rounding included */
     long long    count_diff; /* growth since the older snapshot (diffs; */
     long long    bytes_diff; /* 0 in a plain snapshot) */
 } rc_stat;

@@ -778,14 +778,22 @@ void rc__free_block(void *p)
 /* Reading pages: live blocks, stacked blocks                          */
 /* ------------------------------------------------------------------ */
 
-/* Calls fn on every live block of small page i of s, in address order,
- * until it returns non-zero; returns that.  Only blocks below the bump
- * pointer have ever been handed out, and each has a mark. */
-static int walk_page(segment *s, unsigned i, int (*fn)(void *block, void *arg), void *arg)
+/* A live block that is a buffer (its mark says so: internal.h, buf.c). */
+static inline bool is_buffer(const void *b)
+{
+    return ((const block *)b)->mark == RC__BLOCK_BUF;
+}
+
+/* Calls fn on every live block of small page i of s (buffers skipped if
+ * objects_only), in address order, until it returns non-zero; returns that.
+ * Only blocks below the bump pointer have ever been handed out, and each
+ * has a mark. */
+static int walk_page(segment *s, unsigned i, int (*fn)(void *block, void *arg), void *arg,
+                     bool objects_only)
 {
     page *pg = &s->pages[i];
     for (char *b = page_start(s, i); b < pg->bump; b += pg->bsize) {
-        if (!rc__block_live((block *)b))
+        if (!rc__block_live((block *)b) || (objects_only && is_buffer(b)))
             continue;
         int r = fn(b, arg);
         if (r)
@@ -873,7 +881,7 @@ static void validate(const rc__alloc *a)
             used_pages++;
             committed += PG_SIZE;
             size_t live = 0, cached = stacked(a, pg);
-            walk_page(s, i, count_block, &live);
+            walk_page(s, i, count_block, &live, false);
             VALID(live == pg->used);
             VALID(pg->used || !cached);
             size_t unbumped = (size_t)(pg->end - pg->bump) / pg->bsize;
@@ -985,8 +993,9 @@ static inline bool born_before(const page *pg, uint64_t e)
     return pg->epoch < e;
 }
 
-/* Segments are visited in address order, each found afresh by binary
- * search, so fn may allocate; it must not free.  Pages given out after the
+/* Objects only: buffers' blocks are skipped.  Segments are visited in
+ * address order, each found afresh by binary search, so fn may allocate;
+ * it must not free.  Pages given out after the
  * walk began are skipped, so a walk whose fn allocates still ends: it sees
  * at most the blocks that fit in the pages that existed when it began, and
  * a block allocated during the walk may or may not be visited. */
@@ -1002,7 +1011,8 @@ int rc__alloc_walk(rc__alloc *a, int (*fn)(void *block, void *arg), void *arg)
         segment *s = a->segs[k];
         next = (uintptr_t)s + 1;
         if (s->big) {
-            if (s->pages[0].used && born_before(&s->pages[0], e)) {
+            if (s->pages[0].used && born_before(&s->pages[0], e) &&
+                !is_buffer((char *)s + BIG_HDR)) {
                 int r = fn((char *)s + BIG_HDR, arg);
                 if (r)
                     return r;
@@ -1012,7 +1022,7 @@ int rc__alloc_walk(rc__alloc *a, int (*fn)(void *block, void *arg), void *arg)
         for (unsigned i = 1; i < PAGES; i++) {
             if (!s->pages[i].bsize || !born_before(&s->pages[i], e))
                 continue;
-            int r = walk_page(s, i, fn, arg);
+            int r = walk_page(s, i, fn, arg, true);
             if (r)
                 return r;
         }

@@ -871,14 +871,14 @@ void rc__update_trigger(rc_heap *h)
                           ? base + slack
                           : SIZE_MAX;
     /* The fast paths consult the allocator.  rc__dealloc's frees plain
-     * objects unless the tools or the heap's end want to see each free
-     * (watched).  rc_new's allocates under the gate: an interval closes it
+     * objects unless the tools, the heap's end or buffers want to see each
+     * free (watched: owners of buffers whose type has no hook, buf.c).  rc_new's allocates under the gate: an interval closes it
      * (new_object checks the clock), and so does a running collection,
      * whatever its callbacks and finalizers change (they may pause,
      * disable, set thresholds): its bytes_reclaimed counts what they
      * allocate in the slow path.  The tools need no gate: new_entry sends
      * every allocation to their path before the fast one. */
-    rc__alloc_set_watched(h->alloc, h->tools != NULL || h->dying);
+    rc__alloc_set_watched(h->alloc, h->tools != NULL || h->dying || rc__buf_watched(h));
     rc__alloc_set_gate(h->alloc, h->interval_ns || h->collecting ? 0 : h->byte_trigger);
 }
 

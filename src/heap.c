@@ -185,6 +185,7 @@ int rc_heap_free(rc_heap *h)
     h->dying = true;
     rc__update_trigger(h);
     rc__alloc_walk(h->alloc, release_block, NULL);
+    rc__buf_heap_free(h); /* buffers no release freed go with the allocator */
     rc__wr_fini(h);
     rc__alloc_destroy(h->alloc);
     rc__vec_free(&h->garbage);

@@ -117,7 +117,8 @@ RC_INTERNAL void    rc__alloc_destroy(rc__alloc *a); /* frees all blocks   */
 RC_INTERNAL void   *rc__alloc_block(rc__alloc *a, size_t size);
 RC_INTERNAL void    rc__free_block(void *block);
 RC_INTERNAL size_t  rc__block_size(const void *block);   /* usable bytes */
-/* Calls fn on every allocated block until it returns non-zero. */
+/* Calls fn on every allocated block but buffers (RC__BLOCK_BUF) until it
+ * returns non-zero. */
 RC_INTERNAL int     rc__alloc_walk(rc__alloc *a, int (*fn)(void *block, void *arg),
                                    void *arg);
 /* Whether p is the start of a live block of a; safe for any pointer. */
@@ -235,6 +236,8 @@ struct rc_heap {
     struct rc__tools *tools;    /* leak-hunting tools (tools.c); NULL = off */
 
     int      last_error;
+
+    struct rc__bufs *bufs;      /* buffers (buf.c); NULL until the first */
 };
 
 /* ------------------------------------------------------------------ */
@@ -318,6 +321,42 @@ RC_INTERNAL void rc__leave(rc_heap *h);
 #  define rc__enter(h, op) ((void)(h), (void)(op), true)
 #  define rc__leave(h)     ((void)(h))
 #endif
+
+/* buffers (buf.c): storage owned by one object (rc_buf_alloc).  A buffer
+ * is a block of the heap's allocator, so it counts in bytes in use, the
+ * limit and the byte trigger as an object does:
+ *
+ *   block  [ next | RC__BLOCK_BUF | owner | prev ][ the program's bytes ... ]
+ *            word 0  word 1          word 2  word 3  ^ the pointer it holds
+ *
+ * next/prev link the owner's buffers; h->bufs maps each owner to its
+ * newest.  Word 1 is the allocator's live mark (alloc.h): RC__BLOCK_BUF
+ * there tells a buffer from an object, whose word 1 is its type word
+ * (release builds) or the debug prefix's mark 1, never 2.  rc__alloc_walk
+ * skips buffers, so every walk sees objects only.
+ * Order at an owner's death: finalize, weak references, references
+ * dropped, release (which may free buffers itself), then the buffers it
+ * still has (rc__buf_owner_dies), then its block. */
+#define RC__BLOCK_BUF ((uintptr_t)2)
+#define RC__BUF_HDR   32
+/* Bytes of owner's buffers (their block sizes, headers included; 0 if it
+ * has none): what snapshots, the leak report and retained sizes add to the
+ * owner's own block.  One hash lookup, then O(buffers of owner); 0 at once
+ * in a heap that never had a buffer. */
+RC_INTERNAL size_t rc__buf_bytes(const rc_heap *h, const void *owner);
+/* Calls fn(owner, bytes of its buffers, arg) once per object that owns a
+ * buffer, in no particular order, until fn returns non-zero; returns that,
+ * else 0.  fn must not allocate or free buffers. */
+RC_INTERNAL int rc__buf_walk(const rc_heap *h,
+                             int (*fn)(void *owner, size_t bytes, void *arg), void *arg);
+/* owner dies (its release ran): frees the buffers it still has. */
+RC_INTERNAL void rc__buf_owner_dies(rc_heap *h, void *owner);
+/* rc_heap_free, after every release ran: drops the buffer table (the
+ * allocator's end frees the blocks). */
+RC_INTERNAL void rc__buf_heap_free(rc_heap *h);
+/* Whether rc__dealloc's fast path must decline (the allocator's watched
+ * flag): owners of buffers whose type has no hook are alive. */
+RC_INTERNAL bool rc__buf_watched(const rc_heap *h);
 
 /* objects (object.c) */
 RC_INTERNAL void rc__describe(rc__head *hd, char *buf, size_t n);
@@ -431,6 +470,7 @@ RC_INLINE void rc__release_and_free(rc_heap *h, rc__head *hd, const rc_type *t)
 {
     if (t->release) t->release(rc__obj_of(hd));
     if (rc__is_container(t) && h->count[0] > 0) h->count[0]--;
+    if (RC_UNLIKELY(h->bufs != NULL)) rc__buf_owner_dies(h, rc__obj_of(hd));
     if (RC_UNLIKELY(h->tools)) rc__tools_free(h, hd);
 #if RC__PREFIX
     rc__prefix_of(hd)->magic = RC__MAGIC_FREED;

@@ -241,7 +241,7 @@ static int walk_block(void *block, void *arg)
     group *g = &c->g[*gi - 1];
     g->ex = obj; /* the last in address order: usually the newest */
     g->count++;
-    g->bytes += (long long)rc__block_size(block);
+    g->bytes += (long long)(rc__block_size(block) + rc__buf_bytes(c->h, obj)); /* its buffers too */
     return 0;
 fail:
     c->failed = true;

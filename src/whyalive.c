@@ -648,7 +648,7 @@ int rc_leak_report(rc_heap *h, size_t top, FILE *stream)
         }
         lgroup *e = &gr[*v - 1];
         e->example = id; /* the last: tracked objects are in age order, the newest */
-        size_t bytes = rc__block_size(rc__block_of(RC__HEAD(o)));
+        size_t bytes = rc__block_size(rc__block_of(RC__HEAD(o))) + rc__buf_bytes(h, o);
         e->count++;
         e->bytes += bytes;
         e->held[cls]++;

@@ -3,7 +3,8 @@
  * QuickJS's pool is not.  Each deliberate bug runs in a forked child so the
  * test itself survives it.
  *
- *   built with ASan:          the child writes (or reads) a freed block, or
+ *   built with ASan:          the child writes (or reads) a freed block (a
+ *                             buffer of rc_buf_alloc too), or
  *                             page memory never handed out; the parent
  *                             checks the child died and that its stderr
  *                             names the error ("use-after-poison", which is
@@ -40,7 +41,9 @@ static int fake_heap;
 
 #if defined(RC__ASAN)
 
-enum { BAD_WRITE, BAD_READ, BAD_UNUSED, BAD_BIG };
+enum { BAD_WRITE, BAD_READ, BAD_UNUSED, BAD_BIG, BAD_BUF, BAD_BUF_OWNER };
+
+static const rc_type T_OWNER = {"owner", 16, NULL, NULL, NULL, 0};
 
 static void do_bad_access(int kind)
 {
@@ -66,6 +69,17 @@ static void do_bad_access(int kind)
         rc__free_block((void *)p);       /* kept mapped for reuse, poisoned */
         p[30000] = 1;
         break;
+    case BAD_BUF:
+    case BAD_BUF_OWNER: {                /* buffers (rc_buf_alloc) */
+        rc_heap *h = rc_heap_new(NULL);
+        void *owner = rc_new(h, &T_OWNER);
+        p = rc_buf_alloc(owner, 300);
+        p[299] = 1;                      /* fine: live */
+        if (kind == BAD_BUF) rc_buf_free(owner, (void *)p);
+        else rc_decref(owner);           /* its buffer goes with it */
+        p[10] = 1;
+        break;
+    }
     }
     rc__alloc_destroy(a);
 }
@@ -125,6 +139,8 @@ TEST(asan_catches_write_after_free)  { expect_report(BAD_WRITE, "write after fre
 TEST(asan_catches_read_after_free)   { expect_report(BAD_READ, "read after free"); }
 TEST(asan_catches_unused_page_memory){ expect_report(BAD_UNUSED, "unused page memory"); }
 TEST(asan_catches_big_block_after_free) { expect_report(BAD_BIG, "big block after free"); }
+TEST(asan_catches_buffer_after_free)   { expect_report(BAD_BUF, "buffer after rc_buf_free"); }
+TEST(asan_catches_buffer_after_owner_died) { expect_report(BAD_BUF_OWNER, "buffer after its owner died"); }
 
 /* And no false alarm: live blocks, reuse, walks, owns and stats are clean. */
 static int touch(void *block, void *arg)
@@ -166,7 +182,9 @@ TEST(asan_no_false_alarm)
 
 #elif RC_TRACK_ENABLED /* valgrind */
 
-struct counts { unsigned before, after_write, after_read; };
+struct counts { unsigned before, after_write, after_read, after_buf; };
+
+static const rc_type T_OWNER = {"owner", 16, NULL, NULL, NULL, 0};
 
 TEST(valgrind_catches_use_after_free)
 {
@@ -194,11 +212,19 @@ TEST(valgrind_catches_use_after_free)
         (void)x;
         c.after_read = VALGRIND_COUNT_ERRORS;
         rc__alloc_destroy(a);
+        rc_heap *h = rc_heap_new(NULL);         /* a buffer (rc_buf_alloc) */
+        void *owner = rc_new(h, &T_OWNER);
+        p = rc_buf_alloc(owner, 300);
+        p[299] = 7;                             /* fine: live */
+        rc_buf_free(owner, (void *)p);
+        p[10] = 1;                              /* deliberate: write after rc_buf_free */
+        c.after_buf = VALGRIND_COUNT_ERRORS;
+        rc_heap_free(h);
         ssize_t w = write(fds[1], &c, sizeof c);
         _exit(w == (ssize_t)sizeof c ? 0 : 1); /* status ignored: see above */
     }
     close(fds[1]);
-    struct counts c = {0, 0, 0};
+    struct counts c = {0, 0, 0, 0};
     ssize_t got;
     while ((got = read(fds[0], &c, sizeof c)) < 0 && errno == EINTR) {}
     close(fds[0]);
@@ -207,9 +233,12 @@ TEST(valgrind_catches_use_after_free)
     REQUIRE(got == (ssize_t)sizeof c);
     CHECK_GT(c.after_write, c.before);
     CHECK_GT(c.after_read, c.after_write);
-    fprintf(stderr, "  valgrind counted %u then %u errors (the child's two "
+    CHECK_GT(c.after_buf, c.after_read);
+    fprintf(stderr, "  valgrind counted %u then %u errors (the child's three "
                     "errors above are deliberate)\n", c.after_write - c.before,
             c.after_read - c.after_write);
+    fprintf(stderr, "  and %u for the buffer written after rc_buf_free\n",
+            c.after_buf - c.after_read);
 }
 
 TEST(valgrind_clean_use)
