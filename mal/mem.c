@@ -21,11 +21,6 @@ int         mal_cur_line;
 
 #ifndef MAL_BOEHM
 
-/* Until the library's rc_buf_* land on main: plain malloc (not counted). */
-static void *rc_buf_alloc(void *owner, size_t n) { (void)owner; return malloc(n); }
-static void *rc_buf_realloc(void *owner, void *buf, size_t n) { (void)owner; return realloc(buf, n); }
-static void  rc_buf_free(void *owner, void *buf) { (void)owner; free(buf); }
-
 int mem_init(size_t memory_limit)
 {
     rc_config cfg;
