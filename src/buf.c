@@ -71,7 +71,7 @@ struct rc__bufs {
 static void report(const char *op, const char *what, const void *owner, bool is_object)
 {
 #if RC__PREFIX
-    char msg[256];
+    char msg[384];
     snprintf(msg, sizeof msg, "%s: %s", op, what);
     rc__misuse(msg, owner, is_object);
 #else
