@@ -41,7 +41,12 @@ typedef struct str {
     size_t len;
     char   text[];
 } str;
-static const rc_type str_type = {.name = "str", .size = sizeof(str)};
+/* describe: what the tools print beside the type and address. */
+static int str_describe(void *obj, char *buf, size_t len)
+{
+    return snprintf(buf, len, "\"%s\"", ((str *)obj)->text);
+}
+static const rc_type str_type = {.name = "str", .size = sizeof(str), .describe = str_describe};
 
 static str *str_new(const char *text)
 {
@@ -92,6 +97,20 @@ TRAVERSE(parser, 1)
 TRAVERSE(connection, 2)
 TRAVERSE(request, 2)
 
+static const char *text_of(void *s) { return s ? ((str *)s)->text : "?"; }
+static int entry_describe(void *obj, char *buf, size_t len)
+{
+    return snprintf(buf, len, "key %s", text_of(((entry *)obj)->key));
+}
+static int connection_describe(void *obj, char *buf, size_t len)
+{
+    return snprintf(buf, len, "fd %ld", ((connection *)obj)->fd);
+}
+static int request_describe(void *obj, char *buf, size_t len)
+{
+    return snprintf(buf, len, "GET %s", text_of(((request *)obj)->url));
+}
+
 static long flushed;
 static void connection_finalize(void *obj)
 {
@@ -100,14 +119,15 @@ static void connection_finalize(void *obj)
 }
 
 static const rc_type page_type = {"page", sizeof(page), page_traverse, NULL, NULL, 0};
-static const rc_type entry_type = {"entry", sizeof(entry), entry_traverse, NULL, NULL, 0};
+static const rc_type entry_type = {"entry", sizeof(entry), entry_traverse, NULL, NULL, 0,
+                                   entry_describe};
 static const rc_type parser_type = {"parser", sizeof(parser), parser_traverse, NULL, NULL,
                                     0};
 static const rc_type connection_type = {"connection", sizeof(connection),
                                         connection_traverse, connection_finalize, NULL,
-                                        RC_TYPE_LEGACY_FINALIZER};
+                                        RC_TYPE_LEGACY_FINALIZER, connection_describe};
 static const rc_type request_type = {"request", sizeof(request), request_traverse, NULL,
-                                     NULL, 0};
+                                     NULL, 0, request_describe};
 
 /* The cache: a growable array of entries. */
 typedef struct cache {
@@ -123,7 +143,13 @@ static int cache_traverse(void *obj, rc_visit_fn visit, void *arg)
     }
     return 0;
 }
-static const rc_type cache_type = {"cache", sizeof(cache), cache_traverse, NULL, NULL, 0};
+static int cache_describe(void *obj, char *buf, size_t len)
+{
+    cache *c = obj;
+    return snprintf(buf, len, "%zu entries, room for %zu", c->n, c->cap);
+}
+static const rc_type cache_type = {"cache", sizeof(cache), cache_traverse, NULL, NULL, 0,
+                                   cache_describe};
 
 typedef struct app {
     void *cache;

@@ -165,6 +165,15 @@ typedef struct rc_type {
     /* Optional; frees what is not an rc object (fds, malloc'd buffers). */
     void (*release)(void *obj);
     unsigned    flags; /* RC_TYPE_* */
+    /* Optional: writes a short description of obj ("<list of 3>",
+     * "GET /index.html") into buf like snprintf (at most len bytes, NUL
+     * included) and returns the length it wanted, or a negative number on
+     * failure.  The leak-hunting tools show it wherever they show an object
+     * (why-alive chains, the leak report, DOT labels, snapshots' examples,
+     * the trace).  It must not allocate, free or change references.  Added
+     * after flags, so positional initialisers of the six fields above stay
+     * valid: describe is then NULL. */
+    int  (*describe)(void *obj, char *buf, size_t len);
 } rc_type;
 
 /* A new object of type t: zeroed, count 1, 16-byte aligned, tracked if the
@@ -525,6 +534,10 @@ typedef struct rc_stat {
                                 rounding included */
     long long    count_diff; /* growth since the older snapshot (diffs; */
     long long    bytes_diff; /* 0 in a plain snapshot) */
+    /* One object of the entry, as the tools show it: "<TYPE object at
+     * ADDR: DESCRIPTION>" (DESCRIPTION from the type's describe); NULL in
+     * a diff's entries that only the older snapshot has. */
+    const char  *example;
 } rc_stat;
 
 /* Live objects and bytes per type and per allocation site: every live

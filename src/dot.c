@@ -267,6 +267,11 @@ static void write_node(const dot_ctx *c, size_t i, const void *target, FILE *f)
 
     fprintf(f, "  o%u [label=\"", (unsigned)nd->id);
     dot_str(f, t && t->name ? t->name : "?");
+    char desc[RC__DESCRIBE_MAX];
+    if (rc__describe_text(o, desc, sizeof desc) > 0) {
+        fputs("\\n", f);
+        dot_str(f, desc);
+    }
     fprintf(f, "\\n%p\\ncount %u", o, (unsigned)RC__HEAD(o)->refcnt);
     if (ext) fprintf(f, ", %zu from outside", ext);
     const rc__site *s = rc__site_get(h, o);
@@ -308,15 +313,16 @@ int rc_dump_dot(rc_heap *h, const void *obj, int depth, int direction, FILE *str
     else expand_backwards(&c, depth);
     if (c.failed || mark_cycles(&c) != 0) goto out;
 
+    char brief[RC__DESCRIBE_MAX + 128];
+    rc__describe_brief(obj, brief, sizeof brief);
     fprintf(stream, "digraph recycle {\n"
-                    "  // %s of <%s object at %p>, %d link%s deep.\n"
+                    "  // %s of %s, %d link%s deep.\n"
                     "  // Red: held from outside the heap (count above the references the\n"
                     "  // heap holds).  Yellow: the object asked about.  Blue: on a\n"
                     "  // reference cycle (blue edges close it).  Grey: in the garbage\n"
                     "  // list.  Dashed: has neighbours not shown.  Edge labels: the slot\n"
                     "  // (the n-th reference traverse visits).\n",
-            direction == RC_DOT_REFERENTS ? "Referents" : "Referrers",
-            rc__type(RC__HEAD(obj))->name ? rc__type(RC__HEAD(obj))->name : "?", obj, depth,
+            direction == RC_DOT_REFERENTS ? "Referents" : "Referrers", brief, depth,
             depth == 1 ? "" : "s");
     fputs("  graph [rankdir=TB];\n"
           "  node [shape=box, style=filled, fontname=\"monospace\", fontsize=10];\n"

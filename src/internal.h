@@ -531,7 +531,13 @@ RC_INTERNAL void    *rc__graph_obj(const rc__graph *g, uint32_t id);    /* NULL:
 RC_INTERNAL size_t   rc__graph_external(const rc__graph *g, uint32_t id);
 /* Whether obj is a live object of h (safe for any pointer). */
 RC_INTERNAL bool     rc__is_live_object(const rc_heap *h, const void *obj);
-/* Writes "<TYPE object at ADDR>, allocated at FILE:LINE in FUNC". */
+/* The type's describe text for obj in buf (len bytes, always terminated;
+ * "" when the type has none or it failed); returns its length. */
+#define RC__DESCRIBE_MAX 128
+RC_INTERNAL size_t   rc__describe_text(const void *obj, char *buf, size_t len);
+/* "<TYPE object at ADDR>", or "<TYPE object at ADDR: DESCRIPTION>". */
+RC_INTERNAL void     rc__describe_brief(const void *obj, char *buf, size_t len);
+/* Writes the brief form, then ", allocated at FILE:LINE in FUNC". */
 RC_INTERNAL void     rc__describe_obj(const rc_heap *h, const void *obj, FILE *f);
 /* Writes s as a JSON string (quotes included); NULL as null. */
 RC_INTERNAL void     rc__json_str(FILE *f, const char *s);

@@ -138,6 +138,7 @@ static size_t merge_equal(ent *v, size_t n)
             v[w].st.count_diff += v[i].st.count_diff;
             v[w].st.bytes_diff += v[i].st.bytes_diff;
             if (!v[w].ex) v[w].ex = v[i].ex;
+            if (!v[w].st.example) v[w].st.example = v[i].st.example;
         } else {
             v[++w] = v[i];
         }
@@ -315,6 +316,11 @@ rc_snapshot *rc__snapshot_take(rc_heap *h, const char *label)
             st.nframes = cs->nframes;
             st.frames = cs->frames;
         }
+        if (!err) {
+            char brief[RC__DESCRIBE_MAX + 128];
+            rc__describe_brief(g->ex, brief, sizeof brief);
+            if (!(st.example = own(s, brief))) err = RC_ENOMEM;
+        }
         st.count = g->count;
         st.bytes = g->bytes;
         s->total.count += g->count;
@@ -365,7 +371,9 @@ static int copy_stat(rc_snapshot *s, const rc_stat *a, rc_stat *out)
     out->type = own(s, a->type);
     out->file = own(s, a->file);
     out->func = own(s, a->func);
-    if ((a->type && !out->type) || (a->file && !out->file) || (a->func && !out->func))
+    out->example = own(s, a->example);
+    if ((a->type && !out->type) || (a->file && !out->file) || (a->func && !out->func) ||
+        (a->example && !out->example))
         return RC_ENOMEM;
     if (a->nframes > 0) {
         const char **fr = own_block(s, (size_t)a->nframes * sizeof *fr);
@@ -411,6 +419,7 @@ rc_snapshot *rc_snapshot_diff(const rc_snapshot *older, const rc_snapshot *newer
         v[k].st.count_diff = -v[k].st.count;
         v[k].st.bytes_diff = -v[k].st.bytes;
         v[k].st.count = v[k].st.bytes = 0;
+        v[k].st.example = NULL; /* gone, or shown by the newer entry */
         v[k].ex = NULL;
     }
     if (build_groupings(s, v, k, ent_growth_cmp, false) != 0) goto nomem;
@@ -540,8 +549,11 @@ static void json_stat(const rc_stat *st, FILE *f)
         if (i) putc(',', f);
         rc__json_str(f, st->frames[i]);
     }
-    fprintf(f, "],\"count\":%lld,\"bytes\":%lld,\"count_diff\":%lld,\"bytes_diff\":%lld}",
+    fprintf(f, "],\"count\":%lld,\"bytes\":%lld,\"count_diff\":%lld,\"bytes_diff\":%lld,"
+               "\"example\":",
             st->count, st->bytes, st->count_diff, st->bytes_diff);
+    rc__json_str(f, st->example);
+    putc('}', f);
 }
 
 int rc_snapshot_write_json(const rc_snapshot *s, FILE *stream)
@@ -567,8 +579,10 @@ int rc_snapshot_write_json(const rc_snapshot *s, FILE *stream)
                 fputs("{\"type\":", f);
                 rc__json_str(f, st->type);
                 fprintf(f, ",\"count\":%lld,\"bytes\":%lld,\"count_diff\":%lld,"
-                           "\"bytes_diff\":%lld}",
+                           "\"bytes_diff\":%lld,\"example\":",
                         st->count, st->bytes, st->count_diff, st->bytes_diff);
+                rc__json_str(f, st->example);
+                putc('}', f);
             } else {
                 json_stat(&s->by[by][i], f);
             }

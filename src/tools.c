@@ -272,10 +272,45 @@ bool rc__is_live_object(const rc_heap *h, const void *obj)
     return rc__alloc_owns(h->alloc, block) && rc__visible(RC__HEAD(obj));
 }
 
-void rc__describe_obj(const rc_heap *h, const void *obj, FILE *f)
+/* The type's describe, called defensively: the buffer is ours and
+ * terminated whatever the function wrote, its return value is believed
+ * only to say "failed" (negative) or "wanted more" (the text then ends in
+ * "..."), and control characters become '?' so one object stays one line
+ * of a report. */
+size_t rc__describe_text(const void *obj, char *buf, size_t len)
+{
+    if (len == 0) return 0;
+    buf[0] = '\0';
+    const rc_type *t = rc__type(RC__HEAD(obj));
+    if (!t || !t->describe || len < 2) return 0;
+    int want = t->describe((void *)obj, buf, len);
+    buf[len - 1] = '\0';
+    if (want < 0) {
+        buf[0] = '\0';
+        return 0;
+    }
+    size_t n = strlen(buf);
+    if ((size_t)want > n && n + 1 == len && len > 4) memcpy(buf + len - 4, "...", 4);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f) buf[i] = '?';
+    return n;
+}
+
+void rc__describe_brief(const void *obj, char *buf, size_t len)
 {
     const rc_type *t = rc__type(RC__HEAD(obj));
-    fprintf(f, "<%s object at %p>", t && t->name ? t->name : "?", obj);
+    char desc[RC__DESCRIBE_MAX];
+    if (rc__describe_text(obj, desc, sizeof desc) > 0)
+        snprintf(buf, len, "<%s object at %p: %s>", t && t->name ? t->name : "?", obj, desc);
+    else
+        snprintf(buf, len, "<%s object at %p>", t && t->name ? t->name : "?", obj);
+}
+
+void rc__describe_obj(const rc_heap *h, const void *obj, FILE *f)
+{
+    char brief[RC__DESCRIBE_MAX + 128];
+    rc__describe_brief(obj, brief, sizeof brief);
+    fputs(brief, f);
     const rc__site *s = rc__site_get(h, obj);
     if (s && s->file) {
         fprintf(f, ", allocated at %s:%d", s->file, s->line);

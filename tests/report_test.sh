@@ -79,6 +79,11 @@ assert not p.srcs, "the report refers outside itself: %s" % p.srcs[:3]
 assert not re.search(r"https?://(?!www\.w3\.org/)", text), "a URL in the report"
 assert text.count('class="suspect"') == 3
 assert "entry" in text and "connection" in text and "is alive only through the garbage list" in text
+# describe: the leak hunt's types describe themselves in the tables' examples,
+# the suspects' why-alive text and their graphs' labels
+assert re.search(r'<div class="example">e\.g\. &lt;entry object at 0x[0-9a-f]+: key /item/', text), "no described example"
+assert re.search(r'&lt;cache object at 0x[0-9a-f]+: \d+ entries, room for \d+&gt;', text), "why-alive without describe"
+assert "fd " in text and re.search(r'connection\\nfd \d+|>fd \d+<', text), "graph labels without describe"
 if shutil.which("dot"):
     assert text.count('<svg class="graph"') == 3, "suspect graphs not rendered"
 else:

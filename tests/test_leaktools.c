@@ -1111,4 +1111,197 @@ TEST(trace_start_stop_at_run_time)
     finish(h);
 }
 
+/* ------------------------------------------------------------------ */
+/* describe: objects that describe themselves                          */
+/* ------------------------------------------------------------------ */
+
+/* "tag N", from the node's tag field. */
+static int tagged_describe(void *obj, char *buf, size_t len)
+{
+    return snprintf(buf, len, "tag %ld", ((node *)obj)->tag);
+}
+static const rc_type tagged_type = {"tagged", sizeof(node), node_traverse, NULL,
+                                    count_release, 0, tagged_describe};
+
+/* Misbehaving describes: fills the whole buffer without a terminator and
+ * claims far more; writes junk and fails; writes a newline and a tab. */
+static int greedy_describe(void *obj, char *buf, size_t len)
+{
+    (void)obj;
+    memset(buf, 'x', len);
+    return 1 << 30;
+}
+static int failing_describe(void *obj, char *buf, size_t len)
+{
+    (void)obj;
+    memset(buf, 'j', len);
+    return -1;
+}
+static int control_describe(void *obj, char *buf, size_t len)
+{
+    (void)obj;
+    return snprintf(buf, len, "two\nlines\tand a tab");
+}
+static const rc_type greedy_type = {"greedy", sizeof(node), node_traverse, NULL, count_release,
+                                    0, greedy_describe};
+static const rc_type failing_type = {"failing", sizeof(node), node_traverse, NULL,
+                                     count_release, 0, failing_describe};
+static const rc_type control_type = {"control", sizeof(node), node_traverse, NULL,
+                                     count_release, 0, control_describe};
+
+TEST(describe_positional_initialiser_leaves_it_null)
+{
+    /* node_type is a positional initialiser of the six fields programs
+     * wrote before describe existed: it compiles, and describe is NULL. */
+    CHECK(node_type.describe == NULL);
+    CHECK(tagged_type.describe == tagged_describe);
+    rc_heap *h = fresh_with(NULL);
+    node *n = mk(h, &node_type);
+    char buf[64];
+    CHECK_UEQ(rc__describe_text(n, buf, sizeof buf), 0);
+    CHECK_STR_EQ(buf, "");
+    rc__describe_brief(n, buf, sizeof buf);
+    CHECK(strncmp(buf, "<node object at 0x", 18) == 0 && buf[strlen(buf) - 1] == '>');
+    rc_decref(n);
+    finish(h);
+}
+
+TEST(describe_is_called_defensively)
+{
+    rc_heap *h = fresh_with(NULL);
+    node *g = mk(h, &greedy_type), *f = mk(h, &failing_type), *c = mk(h, &control_type);
+    char buf[16];
+    memset(buf, 0, sizeof buf);
+    /* Truncated inside the buffer, terminated, marked with "...". */
+    CHECK_UEQ(rc__describe_text(g, buf, sizeof buf), 15);
+    CHECK_STR_EQ(buf, "xxxxxxxxxxxx...");
+    /* A negative return: no text, whatever was written. */
+    CHECK_UEQ(rc__describe_text(f, buf, sizeof buf), 0);
+    CHECK_STR_EQ(buf, "");
+    /* Control characters never split a report's line. */
+    char big[64];
+    rc__describe_text(c, big, sizeof big);
+    CHECK_STR_EQ(big, "two?lines?and a tab");
+    /* Tiny buffers. */
+    CHECK_UEQ(rc__describe_text(g, buf, 1), 0);
+    CHECK_STR_EQ(buf, "");
+    CHECK_UEQ(rc__describe_text(g, buf, 3), 2);
+    CHECK_STR_EQ(buf, "xx");
+    /* The brief form holds the greedy text cut at RC__DESCRIBE_MAX. */
+    char brief[RC__DESCRIBE_MAX + 128];
+    rc__describe_brief(g, brief, sizeof brief);
+    CHECK_CONTAINS(brief, "<greedy object at 0x");
+    CHECK_CONTAINS(brief, "xxx...>");
+    CHECK_UEQ(strlen(brief), strlen("<greedy object at : ") + (size_t)snprintf(NULL, 0, "%p", (void *)g) +
+                                 RC__DESCRIBE_MAX - 1 + 1);
+    /* A failing describe in a report: the brief form without text. */
+    link_(g, 0, f);
+    link_(f, 0, c);
+    rc_decref(f);
+    rc_decref(c);
+    FILE *out = check_capture_open();
+    CHECK_EQ(rc_why_alive(h, c, out), RC_HELD_OUTSIDE);
+    char *text = capture_close(out);
+    CHECK_CONTAINS(text, "<failing object at 0x");
+    CHECK(strstr(text, "jjj") == NULL);
+    CHECK_CONTAINS(text, "<control object at ");
+    CHECK_CONTAINS(text, ": two?lines?and a tab>");
+    free(text);
+    rc_decref(g);
+    finish(h);
+}
+
+/* held -> a(tag 7) -> b(tag 8): every tool shows "tag 7" and "tag 8". */
+TEST(describe_in_every_tool)
+{
+    char path[256];
+    tmp_path(path, sizeof path, "describe.jsonl");
+    rc_config cfg;
+    rc_config_init(&cfg);
+    cfg.trace_path = path;
+    rc_heap *h = fresh_with(&cfg);
+    node *held = mk(h, &node_type), *a = mk(h, &tagged_type), *b = mk(h, &tagged_type);
+    a->tag = 7;
+    b->tag = 8;
+    link_(held, 0, a);
+    link_(a, 1, b);
+    rc_decref(a);
+    rc_decref(b);
+
+    /* why-alive chains */
+    FILE *out = check_capture_open();
+    CHECK_EQ(rc_why_alive(h, b, out), RC_HELD_OUTSIDE);
+    char *text = capture_close(out);
+    CHECK_CONTAINS(text, ": <tagged object at ");
+    CHECK_CONTAINS(text, ": tag 7>");
+    CHECK_CONTAINS(text, ": tag 8> (count 1)");
+    free(text);
+
+    /* the leak report's examples */
+    out = check_capture_open();
+    CHECK_EQ(rc_leak_report(h, 3, out), 0);
+    text = capture_close(out);
+    CHECK_CONTAINS(text, "tagged objects, allocated at");
+    CHECK_CONTAINS(text, ": tag 8> (count 1)");
+    free(text);
+
+    /* DOT labels, and the comment naming the object asked about */
+    out = check_capture_open();
+    CHECK_EQ(rc_dump_dot(h, b, 3, RC_DOT_REFERRERS, out), 0);
+    text = capture_close(out);
+    CHECK_CONTAINS(text, "[label=\"tagged\\ntag 8\\n0x");
+    CHECK_CONTAINS(text, "[label=\"tagged\\ntag 7\\n0x");
+    CHECK_CONTAINS(text, "// Referrers of <tagged object at ");
+    free(text);
+
+    /* snapshots' examples: every grouping, and the JSON */
+    rc_snapshot *s = rc_snapshot_take(h);
+    REQUIRE(s != NULL);
+    for (int by = RC_STAT_TYPE; by <= RC_STAT_TYPE_SITE; by++) {
+        size_t n = 0;
+        const rc_stat *st = rc_snapshot_stats(s, by, &n);
+        bool seen = by == RC_STAT_SITE; /* sites off: one entry, any example */
+        for (size_t i = 0; i < n; i++) {
+            REQUIRE(st[i].example != NULL);
+            if (strstr(st[i].example, "<tagged object at ") &&
+                (strstr(st[i].example, ": tag 7>") || strstr(st[i].example, ": tag 8>")))
+                seen = true;
+        }
+        CHECK(seen);
+    }
+    out = check_capture_open();
+    CHECK_EQ(rc_snapshot_write_json(s, out), 0);
+    text = capture_close(out);
+    CHECK_CONTAINS(text, "\"example\":\"<tagged object at ");
+    free(text);
+    rc_snapshot *s2 = rc_snapshot_take(h);
+    rc_snapshot *d = rc_snapshot_diff(s, s2);
+    size_t n = 0;
+    const rc_stat *st = rc_snapshot_stats(d, RC_STAT_TYPE, &n);
+    REQUIRE(n == 2);
+    CHECK(st[0].example && st[1].example); /* the newer snapshot's, copied */
+    rc_snapshot_free(d);
+    rc_snapshot_free(s2);
+    rc_snapshot_free(s);
+
+    /* the trace: its final snapshot and the suspects' why-alive and graph */
+    REQUIRE(rc_trace_snapshot(h, "start") == 0);
+    node *c = mk(h, &tagged_type);
+    c->tag = 9;
+    link_(b, 0, c);
+    rc_decref(c);
+    node *keep = mk(h, &node_type);
+    link_(keep, 0, a);
+    rc_decref(held);
+    finish(h); /* keep is a leak: the trace ends with it */
+    text = read_file(path);
+    REQUIRE(text != NULL);
+    CHECK_CONTAINS(text, "\"example\":\"<tagged object at ");
+    CHECK_CONTAINS(text, "\"why\":\"<tagged object at ");
+    CHECK_CONTAINS(text, ": tag 9> (count 1)");
+    CHECK_CONTAINS(text, "[label=\\\"tagged\\\\ntag 9\\\\n0x");
+    free(text);
+    remove(path);
+}
+
 int main(int argc, char **argv) { return check_main(argc, argv); }

@@ -31,6 +31,8 @@ int node_traverse(void *obj, rc_visit_fn visit, void *arg)
 int releases;
 void node_release(void *) { releases++; }
 
+// Positional, six fields, as programs wrote rc_type before `describe` was
+// added after flags: it must still compile, with describe left null.
 const rc_type node_type = {"node", sizeof(node), node_traverse, nullptr, node_release, 0};
 
 int fail(const char *what)
@@ -44,6 +46,7 @@ int fail(const char *what)
 int main()
 {
     if (rc_version() != RC_VERSION_HEX) return fail("header and library versions differ");
+    if (node_type.describe != nullptr) return fail("a six-field rc_type has a describe");
 
     rc_config cfg;
     rc_config_init(&cfg);
