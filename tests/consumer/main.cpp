@@ -32,7 +32,8 @@ int releases;
 void node_release(void *) { releases++; }
 
 // Positional, six fields, as programs wrote rc_type before `describe` was
-// added after flags: it must still compile, with describe left null.
+// added after flags: it must still compile (describe is then null;
+// test_leaktools checks that from C).
 const rc_type node_type = {"node", sizeof(node), node_traverse, nullptr, node_release, 0};
 
 int fail(const char *what)
@@ -46,7 +47,6 @@ int fail(const char *what)
 int main()
 {
     if (rc_version() != RC_VERSION_HEX) return fail("header and library versions differ");
-    if (node_type.describe != nullptr) return fail("a six-field rc_type has a describe");
 
     rc_config cfg;
     rc_config_init(&cfg);
