@@ -147,6 +147,48 @@ static void expand_forwards(dot_ctx *c, int depth)
     }
 }
 
+/* The nodes at the depth limit: what they refer to is not drawn. */
+static int visit_count_cut(void **slot, void *arg)
+{
+    dot_ctx *c = arg;
+    if (*slot && rc__graph_id(&c->g, *slot) != UINT32_MAX) c->nodes[c->cur].more++;
+    return 0;
+}
+
+static void mark_cut_forwards(dot_ctx *c, int depth)
+{
+    for (size_t i = 0; i < c->nn; i++) {
+        if (c->nodes[i].level < depth) continue;
+        void *o = rc__graph_obj(&c->g, c->nodes[i].id);
+        const rc_type *t = rc__type(RC__HEAD(o));
+        c->cur = (uint32_t)i;
+        if (t->traverse) t->traverse(o, visit_count_cut, c);
+    }
+}
+
+/* ... and what refers to them (one more pass over the heap). */
+static int visit_count_cut_back(void **slot, void *arg)
+{
+    dot_ctx *c = arg;
+    if (!*slot) return 0;
+    uint32_t id = rc__graph_id(&c->g, *slot);
+    if (id == UINT32_MAX) return 0;
+    uint64_t *v = rc__pmap_get(&c->index, (uintptr_t)id + 1);
+    if (v && c->nodes[*v - 1].level == c->level) c->nodes[*v - 1].more++;
+    return 0;
+}
+
+static void mark_cut_backwards(dot_ctx *c, int depth)
+{
+    c->level = depth;
+    for (uint32_t id = 0; id < c->g.n; id++) {
+        void *o = rc__graph_obj(&c->g, id);
+        if (!o) continue;
+        const rc_type *t = rc__type(RC__HEAD(o));
+        if (t->traverse) t->traverse(o, visit_count_cut_back, c);
+    }
+}
+
 static void expand_backwards(dot_ctx *c, int depth)
 {
     for (c->level = 0; c->level < depth && !c->failed; c->level++) {
@@ -311,6 +353,9 @@ int rc_dump_dot(rc_heap *h, const void *obj, int depth, int direction, FILE *str
     node_of(&c, rc__graph_id(&c.g, obj), 0);
     if (direction == RC_DOT_REFERENTS) expand_forwards(&c, depth);
     else expand_backwards(&c, depth);
+    /* Nodes cut off by the depth limit have neighbours not shown too. */
+    if (!c.failed && direction == RC_DOT_REFERENTS) mark_cut_forwards(&c, depth);
+    else if (!c.failed) mark_cut_backwards(&c, depth);
     if (c.failed || mark_cycles(&c) != 0) goto out;
 
     char brief[RC__DESCRIBE_MAX + 128];

@@ -230,12 +230,22 @@ int rc__tools_init(rc_heap *h, const rc_config *cfg)
      * backtrace; =N:S: a backtrace for 1 allocation in S. */
     const char *env = getenv("RECYCLE_SITES");
     if (env && *env) {
-        char *end;
+        char *end, *end2 = NULL;
         long n = strtol(env, &end, 10);
-        if (n > 0) {
+        unsigned long every = 0;
+        bool ok = end != env && n >= 0 && n <= RC_SITE_DEPTH_MAX && (!*end || *end == ':');
+        if (ok && *end == ':') {
+            every = strtoul(end + 1, &end2, 10);
+            ok = end2 != end + 1 && !*end2 && end[1] != '-' && every <= UINT32_MAX;
+        }
+        if (!ok) {
+            fprintf(stderr, "recycle: RECYCLE_SITES: bad value \"%s\" (0, 1, N for N frames "
+                            "of backtrace up to %d, or N:S for a backtrace 1 allocation in S)\n",
+                    env, RC_SITE_DEPTH_MAX);
+        } else if (n > 0) {
             sites = true;
-            if (n > 1 && n > depth) depth = n > RC_SITE_DEPTH_MAX ? RC_SITE_DEPTH_MAX : (int)n;
-            if (*end == ':') sample = (unsigned)strtoul(end + 1, NULL, 10);
+            if (n > 1 && n > depth) depth = (int)n;
+            if (end2) sample = (unsigned)every;
         }
     }
     env = getenv("RECYCLE_DEBUG");
@@ -252,11 +262,26 @@ int rc__tools_init(rc_heap *h, const rc_config *cfg)
     if (err != 0) return err;
     env = getenv("RECYCLE_TRACE");
     if (env && *env && !(h->tools && h->tools->trace)) {
+        /* Heaps of one process would write one file in turn: from the
+         * second on, each writes PATH.N and says so (%h in the path gives
+         * every heap its own file instead). */
+        static unsigned long env_traces; /* atomically incremented */
+        unsigned long nth = __atomic_fetch_add(&env_traces, 1, __ATOMIC_RELAXED);
+        char *own = NULL;
+        if (nth > 0 && !strstr(env, "%h") && (own = malloc(strlen(env) + 24))) {
+            sprintf(own, "%s.%lu", env, nth);
+            fprintf(stderr, "recycle: RECYCLE_TRACE: another heap of this process traces to "
+                            "%s already; this one writes %s (put %%h in the path for one file "
+                            "per heap)\n",
+                    env, own);
+            env = own;
+        }
         if (rc_trace_start(h, env) != 0) {
             fprintf(stderr, "recycle: RECYCLE_TRACE: cannot write %s: %s\n", env,
                     rc_strerror(h->last_error));
             h->last_error = 0; /* the environment cannot make rc_heap_new fail */
         }
+        free(own);
     }
     return 0;
 }

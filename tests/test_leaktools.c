@@ -12,6 +12,7 @@
 #include "internal.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------ */
 /* Types                                                               */
@@ -1302,6 +1303,140 @@ TEST(describe_in_every_tool)
     CHECK_CONTAINS(text, "[label=\\\"tagged\\\\ntag 9\\\\n0x");
     free(text);
     remove(path);
+}
+
+/* ------------------------------------------------------------------ */
+/* Smaller fixes: the environment's warnings, DOT's depth limit        */
+/* ------------------------------------------------------------------ */
+
+/* What a call writes to stderr (fd 2), in memory. */
+typedef struct stderr_capture {
+    int   saved;
+    FILE *f;
+} stderr_capture;
+static void stderr_begin(stderr_capture *c)
+{
+    fflush(stderr);
+    c->f = tmpfile();
+    REQUIRE(c->f != NULL);
+    c->saved = dup(2);
+    dup2(fileno(c->f), 2);
+}
+static char *stderr_end(stderr_capture *c)
+{
+    fflush(stderr);
+    dup2(c->saved, 2);
+    close(c->saved);
+    return capture_close(c->f);
+}
+
+TEST(environment_bad_sites_value_warns)
+{
+    static const char *const bad[] = {"x", "-3", "65", "4:", "4:x", "2x", "4:-1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        stderr_capture c;
+        setenv("RECYCLE_SITES", bad[i], 1);
+        stderr_begin(&c);
+        rc_heap *h = rc_heap_new(NULL);
+        char *text = stderr_end(&c);
+        unsetenv("RECYCLE_SITES");
+        REQUIRE(h != NULL);
+        CHECK_CONTAINS(text, "recycle: RECYCLE_SITES: bad value \"");
+        CHECK_CONTAINS(text, bad[i]);
+        CHECK(!h->tools || !h->tools->sites_on); /* a bad value turns nothing on */
+        free(text);
+        rc_heap_free(h);
+    }
+    /* Good values say nothing. */
+    static const char *const good[] = {"0", "1", "8", "8:4", "64"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        stderr_capture c;
+        setenv("RECYCLE_SITES", good[i], 1);
+        stderr_begin(&c);
+        rc_heap *h = rc_heap_new(NULL);
+        char *text = stderr_end(&c);
+        unsetenv("RECYCLE_SITES");
+        REQUIRE(h != NULL);
+        CHECK(strstr(text, "RECYCLE_SITES") == NULL);
+        free(text);
+        rc_heap_free(h);
+    }
+}
+
+TEST(environment_trace_with_several_heaps_never_overwrites)
+{
+    char path[256], second[300];
+    tmp_path(path, sizeof path, "several.jsonl");
+    setenv("RECYCLE_TRACE", path, 1);
+    stderr_capture c;
+    stderr_begin(&c);
+    rc_heap *a = rc_heap_new(NULL), *b = rc_heap_new(NULL);
+    char *text = stderr_end(&c);
+    unsetenv("RECYCLE_TRACE");
+    REQUIRE(a && b);
+    /* The first heap writes path; the second (in this process, after any
+     * heap of earlier tests) writes path.N, and says so. */
+    CHECK_CONTAINS(text, "recycle: RECYCLE_TRACE: another heap of this process traces to");
+    char *at = strstr(text, "this one writes ");
+    REQUIRE(at != NULL);
+    snprintf(second, sizeof second, "%.*s", (int)strcspn(at + 16, " \n"), at + 16);
+    CHECK(strncmp(second, path, strlen(path)) == 0 && second[strlen(path)] == '.');
+    free(text);
+    rc_heap_free(a);
+    rc_heap_free(b);
+    char *ta = read_file(path), *tb = read_file(second);
+    CHECK_NOTNULL(ta);
+    CHECK_NOTNULL(tb);
+    if (ta && tb) {
+        CHECK_EQ(count_lines_with(ta, "{\"ev\":\"start\""), 1);
+        CHECK_EQ(count_lines_with(tb, "{\"ev\":\"start\""), 1);
+        CHECK(strstr(ta, "\"heap\":\"") && strcmp(ta, tb) != 0);
+    }
+    free(ta);
+    free(tb);
+    remove(path);
+    remove(second);
+}
+
+/* a -> b -> c -> d: 1 link deep from a draws a and b; b is cut off by the
+ * limit (it refers to c), so it is dashed; referrers of d, 1 deep: c is. */
+TEST(dot_depth_limit_draws_cut_nodes_dashed)
+{
+    rc_heap *h = fresh_with(NULL);
+    node *a = mk(h, &node_type), *b = mk(h, &node_type), *cc = mk(h, &node_type),
+         *d = mk(h, &node_type);
+    link_(a, 0, b);
+    link_(b, 0, cc);
+    link_(cc, 0, d);
+    FILE *out = check_capture_open();
+    CHECK_EQ(rc_dump_dot(h, a, 1, RC_DOT_REFERENTS, out), 0);
+    char *text = capture_close(out);
+    char line[64];
+    snprintf(line, sizeof line, "  o%u [label=", (unsigned)RC__HEAD(b)->gc);
+    char *at = strstr(text, line);
+    REQUIRE(at != NULL);
+    CHECK(strstr(at, "style=\"filled,dashed\"") < strchr(at, '\n'));
+    CHECK(strstr(at, "(+1 not shown)") < strchr(at, '\n'));
+    free(text);
+    out = check_capture_open();
+    CHECK_EQ(rc_dump_dot(h, d, 1, RC_DOT_REFERRERS, out), 0);
+    text = capture_close(out);
+    snprintf(line, sizeof line, "  o%u [label=", (unsigned)RC__HEAD(cc)->gc);
+    at = strstr(text, line);
+    REQUIRE(at != NULL);
+    CHECK(strstr(at, "style=\"filled,dashed\"") < strchr(at, '\n'));
+    /* the object asked about, fully drawn at depth 1, is not dashed */
+    snprintf(line, sizeof line, "  o%u [label=", (unsigned)RC__HEAD(d)->gc);
+    at = strstr(text, line);
+    REQUIRE(at != NULL);
+    char *dash = strstr(at, "dashed");
+    CHECK(!dash || dash > strchr(at, '\n'));
+    free(text);
+    rc_decref(a);
+    rc_decref(b);
+    rc_decref(cc);
+    rc_decref(d);
+    finish(h);
 }
 
 int main(int argc, char **argv) { return check_main(argc, argv); }
