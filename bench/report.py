@@ -561,10 +561,11 @@ def main():
     table(["workload", "goal", "measured (median)", "verdict"], GOALS)
     md.append("![time per object](bench/per_object.svg)\n")
     md.extend(body)
-    prof = os.path.join(HERE, "profile.md")
-    if os.path.exists(prof):
-        with open(prof) as f:
-            md.append(f.read().strip() + "\n")
+    for extra in ("profile.md", "dominators.md"):  # hand-written sections
+        prof = os.path.join(HERE, extra)
+        if os.path.exists(prof):
+            with open(prof) as f:
+                md.append(f.read().strip() + "\n")
     md.append("## Reproducing\n")
     md.append("```sh\nmake bench                          # everything, ~10 minutes; writes this file\n"
               "make bench BENCH_ARGS=--only=heap    # one workload (report in build/release/bench/report/)\n"

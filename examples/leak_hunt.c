@@ -304,6 +304,48 @@ static void *some(const char *type)
 
 static void section(const char *title) { printf("\n==== %s\n\n", title); }
 
+static int add_referent(void *obj, void *arg)
+{
+    void **out = arg;
+    for (int i = 0; i < 8; i++)
+        if (!out[i]) {
+            out[i] = obj;
+            return 0;
+        }
+    return 1; /* more than 8: a collection of many, stop descending */
+}
+
+/* The objects that retain the most, each followed down through what it
+ * refers to while one referent retains nearly all of it: where the memory
+ * accumulates (Eclipse MAT's "accumulation point"). */
+static void top_retainers(void)
+{
+    rc_retainer top[3];
+    long n = rc_top_retainers(h, top, 3);
+    for (long i = 0; i < n; i++) {
+        printf("%zu bytes in %zu objects: <%s object at %p>\n", top[i].retained.bytes,
+               top[i].retained.objects, rc_type_of(top[i].obj)->name, top[i].obj);
+        void *obj = top[i].obj;
+        rc_retained whole = top[i].retained;
+        for (int depth = 1; depth < 8; depth++) {
+            void *ref[8] = {0};
+            if (rc_gc_get_referents(obj, add_referent, ref) != 0) break;
+            void *best = NULL;
+            rc_retained r, most = {0, 0};
+            for (int k = 0; k < 8 && ref[k]; k++)
+                if (rc_retained_of(h, ref[k], &r) == 0 && r.bytes > most.bytes) {
+                    most = r;
+                    best = ref[k];
+                }
+            if (!best || most.bytes * 10 < whole.bytes * 9) break; /* under 90% */
+            printf("%*s%zu bytes in %zu objects: <%s object at %p>, which it refers to\n",
+                   2 * depth, "", most.bytes, most.objects, rc_type_of(best)->name, best);
+            obj = best;
+            whole = most;
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *trace = "leak_hunt.trace.jsonl";
@@ -361,7 +403,10 @@ int main(int argc, char **argv)
         rc_why_alive(h, some("connection"), stdout);
         printf("\n   the garbage list holds %zu objects\n", rc_gc_garbage_count(h));
 
-        section("4. Who refers to an entry?  rc_dump_dot -> leak_hunt_entry.dot");
+        section("4. Who retains the most?  rc_top_retainers, rc_retained_of");
+        top_retainers();
+
+        section("5. Who refers to an entry?  rc_dump_dot -> leak_hunt_entry.dot");
         FILE *dot = fopen("leak_hunt_entry.dot", "w");
         if (dot) {
             rc_dump_dot(h, some("entry"), 3, RC_DOT_REFERRERS, dot);

@@ -538,6 +538,11 @@ typedef struct rc_stat {
      * ADDR: DESCRIPTION>" (DESCRIPTION from the type's describe); NULL in
      * a diff's entries that only the older snapshot has. */
     const char  *example;
+    /* Retained bytes: what would be freed with all the entry's objects —
+     * the union of their subtrees in the dominator tree (rc_retained_of);
+     * -1 when unknown (a snapshot taken during a collection).  A diff
+     * keeps the newer snapshot's. */
+    long long    retained;
 } rc_stat;
 
 /* Live objects and bytes per type and per allocation site: every live
@@ -591,6 +596,25 @@ RC_API int rc_dump_dot(rc_heap *h, const void *obj, int depth, int direction,
  * alive.  rc_heap_free prints it to the debug stream when RC_DEBUG_LEAK is
  * set or rc_config.leak_report asks.  0, or -1 with an error. */
 RC_API int rc_leak_report(rc_heap *h, size_t top, FILE *stream);
+
+/* --- retained sizes --- */
+/* What would be freed if obj's holders let go of it: obj and every object
+ * only it keeps alive — its subtree in the dominator tree of the heap,
+ * whose roots are the objects held from outside the heap and the garbage
+ * list — with the bytes of their blocks (headers and rounding included)
+ * and buffers.  An object no root reaches (garbage a collection will
+ * free) retains nothing: {0, 0}.  Each call walks the whole heap, with at
+ * most 32 bytes of memory per object. */
+typedef struct rc_retained { size_t objects; size_t bytes; } rc_retained;
+/* 0, or -1 with RC_EINVAL (not a live object of h), RC_EBUSY (called
+ * during a collection) or RC_ENOMEM. */
+RC_API int  rc_retained_of(rc_heap *h, void *obj, rc_retained *out);
+/* The n objects with the largest retained bytes, largest first, none
+ * inside another's retained set (so: children of the roots in the
+ * dominator tree); returns how many were written, or -1 as above.  The
+ * pointers are borrowed. */
+typedef struct rc_retainer { void *obj; rc_retained retained; } rc_retainer;
+RC_API long rc_top_retainers(rc_heap *h, rc_retainer *out, size_t n);
 
 /* --- timeline and profile scopes --- */
 /* Appends to `path` (truncated first), as JSON lines: every collection,

@@ -529,6 +529,54 @@ RC_INTERNAL void     rc__graph_free(rc__graph *g);
 RC_INTERNAL uint32_t rc__graph_id(const rc__graph *g, const void *obj); /* UINT32_MAX: none */
 RC_INTERNAL void    *rc__graph_obj(const rc__graph *g, uint32_t id);    /* NULL: tombstone */
 RC_INTERNAL size_t   rc__graph_external(const rc__graph *g, uint32_t id);
+/* retained.c: the dominator tree of the heap, rooted at a virtual root (0)
+ * whose successors are the objects held from outside and the garbage
+ * list's.  While it lives, every object's gc word holds its vertex number
+ * (reached ones: 1..n-1, in DFS preorder, idom[w] < w) or more than n:
+ * nothing that reads gc as a tracked index (rc__graph, the collector) may
+ * run until rc__dom_free.  Memory: at most RC__DOM_BYTES_PER_OBJECT per
+ * live object (and 64 KiB), counted in mem and peak. */
+#define RC__DOM_BYTES_PER_OBJECT 32u
+typedef struct rc__dom {
+    rc_heap  *h;
+    uint32_t  n;           /* vertices, the root included */
+    uint32_t *parent;      /* DFS parents, then (the same array) idom */
+    uint32_t *idom;
+    uint32_t *count;       /* retained objects per vertex */
+    uint64_t *bytes;       /* retained bytes per vertex */
+    uint32_t *fc, *ns;     /* the tree's first child / next sibling */
+    uint32_t *group;       /* per vertex, for rc__dom_groups */
+    size_t    objects;     /* live objects (blocks) of the heap */
+    size_t    budget, mem, peak; /* bytes: allowed, held now, at most */
+    size_t    max_preds;   /* room for predecessor lists (0: the budget's) */
+    bool      foreign;     /* a traverse reported a pointer that is no object of h */
+    bool      scratch;     /* the gc words hold vertex numbers */
+} rc__dom;
+/* 0, or RC_EBUSY (a collection runs) / RC_ENOMEM (then nothing is held). */
+RC_INTERNAL int      rc__dom_build(rc__dom *d, rc_heap *h);
+/* The same with at most max_preds predecessor entries at once (tests:
+ * windows and single-vertex passes on small graphs). */
+RC_INTERNAL int      rc__dom_build_with(rc__dom *d, rc_heap *h, size_t max_preds);
+RC_INTERNAL void     rc__dom_free(rc__dom *d);          /* gives the gc words back */
+RC_INTERNAL uint32_t rc__dom_vertex(const rc__dom *d, const void *obj); /* 0: not reached */
+/* Per group: the union of its members' subtrees (what Chrome's summary
+ * view shows for a class).  rc__dom_group_array gives the array of each
+ * vertex's group, all UINT32_MAX (none) at first, for the caller to fill
+ * (NULL: no memory); rc__dom_groups totals them, each group g counted as
+ * map[g] when map is not NULL; out has ngroups entries. */
+RC_INTERNAL uint32_t *rc__dom_group_array(rc__dom *d);
+RC_INTERNAL int      rc__dom_groups(rc__dom *d, const uint32_t *map, size_t ngroups,
+                                    rc_retained *out);
+/* The up to n children of the root with the most retained bytes, largest
+ * first, into v; returns how many. */
+RC_INTERNAL size_t   rc__dom_top(const rc__dom *d, uint32_t *v, size_t n);
+/* The k vertices (the root excepted) that retain the most, in ascending
+ * order (parents before children): the top of the tree; returns how many. */
+RC_INTERNAL long     rc__dom_top_part(rc__dom *d, uint32_t *v, size_t k);
+/* The objects of vertices v[0..n): obj[i] (stride bytes apart) = v[i]'s. */
+RC_INTERNAL int      rc__dom_objects(rc__dom *d, const uint32_t *v, size_t n, void **obj,
+                                     size_t stride);
+
 /* Whether obj is a live object of h (safe for any pointer). */
 RC_INTERNAL bool     rc__is_live_object(const rc_heap *h, const void *obj);
 /* The type's describe text for obj in buf (len bytes, always terminated;

@@ -137,6 +137,8 @@ static size_t merge_equal(ent *v, size_t n)
             v[w].st.bytes += v[i].st.bytes;
             v[w].st.count_diff += v[i].st.count_diff;
             v[w].st.bytes_diff += v[i].st.bytes_diff;
+            v[w].st.retained = v[w].st.retained < 0 || v[i].st.retained < 0
+                                   ? -1 : v[w].st.retained + v[i].st.retained;
             if (!v[w].ex) v[w].ex = v[i].ex;
             if (!v[w].st.example) v[w].st.example = v[i].st.example;
         } else {
@@ -206,6 +208,8 @@ typedef struct group {
 
 typedef struct walk_ctx {
     rc_heap *h;
+    rc__dom  *dom;    /* retained sizes: the heap's dominator tree, or NULL */
+    uint32_t *vgroup; /* its vertices' groups */
     rc__pmap index; /* (type, site) -> group index + 1 */
     rc__pmap types; /* type -> number (for the key) */
     group   *g;
@@ -240,6 +244,10 @@ static int walk_block(void *block, void *arg)
         *gi = ++c->n;
     }
     group *g = &c->g[*gi - 1];
+    if (c->dom) {
+        uint32_t v = rc__dom_vertex(c->dom, obj);
+        if (v) c->vgroup[v] = (uint32_t)(*gi - 1);
+    }
     g->ex = obj; /* the last in address order: usually the newest */
     g->count++;
     g->bytes += (long long)(rc__block_size(block) + rc__buf_bytes(c->h, obj)); /* its buffers too */
@@ -278,6 +286,75 @@ static int fill_site(rc_snapshot *s, const rc__site *site, rc_stat *out)
     return 0;
 }
 
+/* Retained bytes per (type, site) group, per type name and per site id:
+ * the union of their objects' subtrees in the dominator tree. */
+typedef struct kept {
+    rc_retained *ts, *type, *site;
+    const char **names; /* type names, in the order of type[] */
+    size_t       ntypes, nsites;
+    long long    total;
+} kept;
+
+static void kept_free(kept *k)
+{
+    free(k->ts);
+    free(k->type);
+    free(k->site);
+    free(k->names);
+}
+
+static int retained_by_group(rc__dom *d, const walk_ctx *c, kept *k)
+{
+    size_t n = c->n;
+    k->nsites = c->h->tools ? c->h->tools->nsites + 1 : 1;
+    k->ts = malloc((n ? n : 1) * sizeof *k->ts);
+    k->type = malloc((n ? n : 1) * sizeof *k->type);
+    k->site = malloc(k->nsites * sizeof *k->site);
+    k->names = malloc((n ? n : 1) * sizeof *k->names);
+    uint32_t *map = malloc((n ? n : 1) * sizeof *map);
+    int err = RC_ENOMEM;
+    if (!k->ts || !k->type || !k->site || !k->names || !map) goto out;
+    if ((err = rc__dom_groups(d, NULL, n, k->ts)) != 0) goto out;
+    for (size_t i = 0; i < n; i++) { /* by type name: equal names are one type */
+        const char *name = c->g[i].type && c->g[i].type->name ? c->g[i].type->name : "?";
+        size_t t = 0;
+        while (t < k->ntypes && strcmp(k->names[t], name) != 0) t++;
+        if (t == k->ntypes) k->names[k->ntypes++] = name;
+        map[i] = (uint32_t)t;
+    }
+    if ((err = rc__dom_groups(d, map, k->ntypes, k->type)) != 0) goto out;
+    for (size_t i = 0; i < n; i++) map[i] = c->g[i].site;
+    err = rc__dom_groups(d, map, k->nsites, k->site);
+    k->total = (long long)d->bytes[0];
+out:
+    free(map);
+    return err;
+}
+
+/* The exact figures into the merged entries: by type name, and by the site
+ * whose strings a site entry shares (site_cache[id], which every entry of
+ * that site points into). */
+static void set_retained(rc_snapshot *s, const kept *k, const rc_stat *site_cache,
+                         size_t nsites)
+{
+    for (size_t i = 0; i < s->n[RC_STAT_TYPE]; i++) {
+        rc_stat *st = &s->by[RC_STAT_TYPE][i];
+        st->retained = -1;
+        for (size_t t = 0; k->type && t < k->ntypes; t++)
+            if (strcmp(k->names[t], st->type) == 0) st->retained = (long long)k->type[t].bytes;
+    }
+    for (size_t i = 0; i < s->n[RC_STAT_SITE]; i++) {
+        rc_stat *st = &s->by[RC_STAT_SITE][i];
+        st->retained = k->site ? 0 : -1;
+        for (size_t id = 0; k->site && id < nsites && id < k->nsites; id++) {
+            const rc_stat *cs = &site_cache[id];
+            if (cs->file == st->file && cs->func == st->func && cs->frames == st->frames &&
+                cs->line == st->line && cs->nframes == st->nframes)
+                st->retained += (long long)k->site[id].bytes;
+        }
+    }
+}
+
 rc_snapshot *rc__snapshot_take(rc_heap *h, const char *label)
 {
     rc_snapshot *s = calloc(1, sizeof *s);
@@ -286,11 +363,23 @@ rc_snapshot *rc__snapshot_take(rc_heap *h, const char *label)
     if (label && !(s->label = malloc(strlen(label) + 1))) goto nomem;
     if (label) strcpy(s->label, label);
 
+    /* Retained sizes need the dominator tree, which a collection's state
+     * forbids: snapshots taken then (from a gc callback) have none (-1). */
     walk_ctx c = {.h = h};
-    rc__walk_objects(h, walk_block, &c);
+    rc__dom d;
+    if (!h->collecting) {
+        if (rc__dom_build(&d, h) != 0) goto nomem;
+        c.dom = &d;
+        if (!(c.vgroup = rc__dom_group_array(&d))) c.failed = true;
+    }
+    if (!c.failed) rc__walk_objects(h, walk_block, &c);
     rc__pmap_free(&c.index);
     rc__pmap_free(&c.types);
+    kept k = {0};
+    if (!c.failed && c.dom && retained_by_group(&d, &c, &k) != 0) c.failed = true;
+    if (c.dom) rc__dom_free(&d);
     if (c.failed) {
+        kept_free(&k);
         free(c.g);
         goto nomem;
     }
@@ -323,17 +412,20 @@ rc_snapshot *rc__snapshot_take(rc_heap *h, const char *label)
         }
         st.count = g->count;
         st.bytes = g->bytes;
+        st.retained = k.ts ? (long long)k.ts[i].bytes : -1;
         s->total.count += g->count;
         s->total.bytes += g->bytes;
         v[i] = (ent){st, g->ex};
     }
+    if (!err && build_groupings(s, v, c.n, ent_size_cmp, true) != 0) err = RC_ENOMEM;
+    else if (err) free(v);
+    if (!err) set_retained(s, &k, site_cache, h->tools ? h->tools->nsites + 1 : 1);
+    s->total.retained = k.ts ? k.total : -1;
     free(site_cache);
     free(cached);
     free(c.g);
-    if (err || build_groupings(s, v, c.n, ent_size_cmp, true) != 0) {
-        if (err) free(v);
-        goto nomem;
-    }
+    kept_free(&k);
+    if (err) goto nomem;
 
     s->tracked[0] = h->live[RC__GEN0];
     s->tracked[1] = h->live[RC__GEN1];
@@ -420,6 +512,7 @@ rc_snapshot *rc_snapshot_diff(const rc_snapshot *older, const rc_snapshot *newer
         v[k].st.bytes_diff = -v[k].st.bytes;
         v[k].st.count = v[k].st.bytes = 0;
         v[k].st.example = NULL; /* gone, or shown by the newer entry */
+        v[k].st.retained = 0;
         v[k].ex = NULL;
     }
     if (build_groupings(s, v, k, ent_growth_cmp, false) != 0) goto nomem;
@@ -507,20 +600,22 @@ int rc_snapshot_print(const rc_snapshot *s, int by, size_t top, FILE *stream)
                         "%lld bytes)%s%s\n",
                 s->total.count_diff, s->total.bytes_diff, s->total.count, s->total.bytes,
                 s->label ? ", at " : "", s->label ? s->label : "");
-        fprintf(stream, "%8s %8s %10s %10s  %s\n", "count", "+count", "bytes", "+bytes",
-                what[by]);
+        fprintf(stream, "%8s %8s %10s %10s %10s  %s\n", "count", "+count", "bytes", "+bytes",
+                "retained", what[by]);
     } else {
         fprintf(stream, "recycle snapshot: %lld objects, %lld bytes%s%s\n", s->total.count,
                 s->total.bytes, s->label ? ", at " : "", s->label ? s->label : "");
-        fprintf(stream, "%8s %10s  %s\n", "count", "bytes", what[by]);
+        fprintf(stream, "%8s %10s %10s  %s\n", "count", "bytes", "retained", what[by]);
     }
     for (size_t i = 0; i < shown; i++) {
         const rc_stat *st = &s->by[by][i];
+        char ret[24] = "-"; /* unknown: taken during a collection */
+        if (st->retained >= 0) snprintf(ret, sizeof ret, "%lld", st->retained);
         if (s->diff)
-            fprintf(stream, "%8lld %+8lld %10lld %+10lld  ", st->count, st->count_diff,
-                    st->bytes, st->bytes_diff);
+            fprintf(stream, "%8lld %+8lld %10lld %+10lld %10s  ", st->count, st->count_diff,
+                    st->bytes, st->bytes_diff, ret);
         else
-            fprintf(stream, "%8lld %10lld  ", st->count, st->bytes);
+            fprintf(stream, "%8lld %10lld %10s  ", st->count, st->bytes, ret);
         if (st->type) fputs(st->type, stream);
         if (by != RC_STAT_TYPE) {
             if (st->type) fputs("  ", stream);
@@ -550,8 +645,8 @@ static void json_stat(const rc_stat *st, FILE *f)
         rc__json_str(f, st->frames[i]);
     }
     fprintf(f, "],\"count\":%lld,\"bytes\":%lld,\"count_diff\":%lld,\"bytes_diff\":%lld,"
-               "\"example\":",
-            st->count, st->bytes, st->count_diff, st->bytes_diff);
+               "\"retained\":%lld,\"example\":",
+            st->count, st->bytes, st->count_diff, st->bytes_diff, st->retained);
     rc__json_str(f, st->example);
     putc('}', f);
 }
@@ -579,8 +674,8 @@ int rc_snapshot_write_json(const rc_snapshot *s, FILE *stream)
                 fputs("{\"type\":", f);
                 rc__json_str(f, st->type);
                 fprintf(f, ",\"count\":%lld,\"bytes\":%lld,\"count_diff\":%lld,"
-                           "\"bytes_diff\":%lld,\"example\":",
-                        st->count, st->bytes, st->count_diff, st->bytes_diff);
+                           "\"bytes_diff\":%lld,\"retained\":%lld,\"example\":",
+                        st->count, st->bytes, st->count_diff, st->bytes_diff, st->retained);
                 rc__json_str(f, st->example);
                 putc('}', f);
             } else {

@@ -198,6 +198,84 @@ static char *capture(rc_heap *h, const void *obj, bool dot, int *verdict)
     return buf;
 }
 
+/* The top of the dominator tree (retained.c): the DOMTREE_NODES objects
+ * that retain the most, each with its parent in the tree and what its
+ * smaller children retain together, for the report's icicle. */
+#define DOMTREE_NODES 300
+
+typedef struct dnode {
+    uint32_t v;
+    long     parent;            /* index, -1: the root */
+    uint64_t bytes, rest_bytes; /* retained; of it, by children not shown */
+    uint32_t count, rest_count;
+} dnode;
+
+static int cmp_vertex(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void write_domtree(rc_heap *h)
+{
+    rc__tools *t = h->tools;
+    rc__dom d;
+    if (rc__dom_build(&d, h) != 0) return;
+    uint32_t *v = malloc(DOMTREE_NODES * sizeof *v);
+    void **obj = malloc(DOMTREE_NODES * sizeof *obj);
+    dnode *nd = malloc(DOMTREE_NODES * sizeof *nd);
+    long k = v && obj && nd ? rc__dom_top_part(&d, v, DOMTREE_NODES) : -1;
+    if (k >= 0 && rc__dom_objects(&d, v, (size_t)k, obj, sizeof *obj) != 0) k = -1;
+    uint64_t total = d.bytes[0], rest = d.bytes[0];
+    uint32_t objects = d.count[0], rest_n = d.count[0];
+    for (long i = 0; i < k; i++) {
+        uint32_t p = d.idom[v[i]];
+        uint32_t *at = p ? bsearch(&p, v, (size_t)k, sizeof *v, cmp_vertex) : NULL;
+        nd[i] = (dnode){v[i], at ? at - v : -1, d.bytes[v[i]], d.bytes[v[i]],
+                        d.count[v[i]], d.count[v[i]] - 1};
+    }
+    rc__dom_free(&d); /* the gc words are indices again */
+    for (long i = 0; i < k; i++) {
+        nd[i].rest_bytes -= rc__block_size(rc__block_of(RC__HEAD(obj[i])));
+        if (nd[i].parent >= 0) {
+            nd[nd[i].parent].rest_bytes -= nd[i].bytes;
+            nd[nd[i].parent].rest_count -= nd[i].count;
+        } else {
+            rest -= nd[i].bytes;
+            rest_n -= nd[i].count;
+        }
+    }
+    if (k >= 0) {
+        fprintf(t->trace, "{\"ev\":\"domtree\",\"t\":%.6f,\"objects\":%u,\"bytes\":%llu,"
+                          "\"rest_count\":%u,\"rest_bytes\":%llu,\"nodes\":[",
+                secs(t, rc__now_ns()), (unsigned)objects, (unsigned long long)total,
+                (unsigned)rest_n, (unsigned long long)rest);
+        for (long i = 0; i < k; i++) {
+            const rc_type *ty = rc_type_of(obj[i]);
+            char brief[RC__DESCRIBE_MAX + 128], site[512] = "";
+            rc__describe_brief(obj[i], brief, sizeof brief);
+            const rc__site *st = rc__site_get(h, obj[i]);
+            if (st && st->file)
+                snprintf(site, sizeof site, "%s:%d%s%s", st->file, st->line,
+                         st->func ? " in " : "", st->func ? st->func : "");
+            fprintf(t->trace, "%s{\"parent\":%ld,\"type\":", i ? "," : "", nd[i].parent);
+            rc__json_str(t->trace, ty && ty->name ? ty->name : "?");
+            fputs(",\"object\":", t->trace);
+            rc__json_str(t->trace, brief);
+            fputs(",\"site\":", t->trace);
+            rc__json_str(t->trace, site[0] ? site : NULL);
+            fprintf(t->trace, ",\"bytes\":%llu,\"count\":%u,\"rest_bytes\":%llu,"
+                              "\"rest_count\":%u}",
+                    (unsigned long long)nd[i].bytes, (unsigned)nd[i].count,
+                    (unsigned long long)nd[i].rest_bytes, (unsigned)nd[i].rest_count);
+        }
+        fputs("]}\n", t->trace);
+    }
+    free(v);
+    free(obj);
+    free(nd);
+}
+
 /* The final snapshot, and the groups that grew most since the baseline. */
 static void write_end(rc_heap *h, const char *label)
 {
@@ -235,6 +313,7 @@ static void write_end(rc_heap *h, const char *label)
         }
         rc_snapshot_free(now);
     }
+    write_domtree(h);
     for (size_t i = 0; i < t->nprof; i++) {
         const rc_profile_stats *st = &t->prof[i].st;
         fprintf(t->trace, "{\"ev\":\"scope_total\",\"t\":%.6f,\"name\":",

@@ -35,6 +35,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
+#include <execinfo.h>
 #include <stdlib.h>
 
 #define UNSEEN UINT32_MAX
@@ -582,6 +583,19 @@ static int lgroup_cmp(const void *pa, const void *pb)
     return 0;
 }
 
+/* The site's backtrace, one symbolized frame a line under the row. */
+static void print_frames(const rc__site *s, FILE *f)
+{
+    if (!s || s->nframes == 0) return;
+    char **sym = backtrace_symbols(s->frames, s->nframes);
+    for (int i = 0; i < s->nframes; i++) {
+        fprintf(f, "%46s", "");
+        if (sym) fprintf(f, "%s\n", sym[i]);
+        else fprintf(f, "[%p]\n", s->frames[i]);
+    }
+    free(sym);
+}
+
 static void print_group_site(const lgroup *gr, FILE *f)
 {
     const rc__site *s = gr->site;
@@ -593,6 +607,122 @@ static void print_group_site(const lgroup *gr, FILE *f)
     } else {
         fputs("(site unknown)", f);
     }
+}
+
+/* "Top retainers": the (type, site) groups whose objects retain the most
+ * (the union of their subtrees in the dominator tree: retained.c), then
+ * the single objects that do.  Written from a dominator tree built and
+ * freed here, before the report's own graph. */
+#define RETAINER_ROWS 10
+#define RETAINER_OBJECTS 3
+
+typedef struct rgroup {
+    const rc_type  *type;
+    const rc__site *site;
+    size_t          count;
+    rc_retained     kept;
+} rgroup;
+
+typedef struct rgroup_ctx {
+    rc__dom  *d;
+    rc__pmap  index;   /* (type, site) -> group + 1 */
+    rgroup   *g;
+    size_t    n, cap;
+    uint32_t *group;   /* per vertex */
+    bool      failed;
+} rgroup_ctx;
+
+static int rgroup_block(void *block, void *arg)
+{
+    rgroup_ctx *c = arg;
+    rc__head *hd = rc__head_of_block(block);
+    void *o = rc__obj_of(hd);
+    uint32_t v = rc__dom_vertex(c->d, o);
+    if (v == 0) return 0;
+    const rc_heap *h = c->d->h;
+    const rc__site *site = rc__site_get(h, o);
+    uintptr_t key = (uintptr_t)rc__type(hd) ^
+                    ((uintptr_t)(site ? site - h->tools->site + 1 : 0) << 48) ^ 1;
+    bool added;
+    uint64_t *at = rc__pmap_put(&c->index, key, &added);
+    if (!at) goto fail;
+    if (added) {
+        if (c->n == c->cap) {
+            size_t cap = c->cap ? c->cap * 2 : 32;
+            rgroup *ng = realloc(c->g, cap * sizeof *ng);
+            if (!ng) goto fail;
+            c->g = ng;
+            c->cap = cap;
+        }
+        c->g[c->n] = (rgroup){rc__type(hd), site, 0, {0, 0}};
+        *at = ++c->n;
+    }
+    c->g[*at - 1].count++;
+    c->group[v] = (uint32_t)(*at - 1);
+    return 0;
+fail:
+    c->failed = true;
+    return 1;
+}
+
+static int rgroup_cmp(const void *pa, const void *pb)
+{
+    const rgroup *a = pa, *b = pb;
+    if (a->kept.bytes != b->kept.bytes) return a->kept.bytes < b->kept.bytes ? 1 : -1;
+    return a->count < b->count ? 1 : a->count > b->count ? -1 : 0;
+}
+
+static int print_retainers(rc_heap *h, FILE *f)
+{
+    rc__dom d;
+    int err = rc__dom_build(&d, h);
+    if (err) return err;
+    rgroup_ctx c = {.d = &d};
+    c.group = rc__dom_group_array(&d);
+    uint32_t top[RETAINER_OBJECTS];
+    void *obj[RETAINER_OBJECTS];
+    size_t ntop = 0;
+    err = RC_ENOMEM;
+    if (!c.group) goto out;
+    rc__walk_objects(h, rgroup_block, &c);
+    rc_retained *kept = c.failed ? NULL : malloc((c.n ? c.n : 1) * sizeof *kept);
+    if (!kept || rc__dom_groups(&d, NULL, c.n, kept) != 0) {
+        free(kept);
+        goto out;
+    }
+    for (size_t i = 0; i < c.n; i++) c.g[i].kept = kept[i];
+    free(kept);
+    ntop = rc__dom_top(&d, top, RETAINER_OBJECTS);
+    if (rc__dom_objects(&d, top, ntop, obj, sizeof *obj) != 0) goto out;
+    rc_retained one[RETAINER_OBJECTS];
+    for (size_t i = 0; i < ntop; i++) one[i] = (rc_retained){d.count[top[i]], (size_t)d.bytes[top[i]]};
+    size_t total = d.bytes[0], objects = d.count[0];
+    rc__dom_free(&d); /* the gc words are indices again: describing is safe */
+    if (c.n) qsort(c.g, c.n, sizeof *c.g, rgroup_cmp);
+    fprintf(f, "top retainers: what each group's objects keep alive, themselves included "
+               "(%zu objects, %zu bytes reachable):\n", objects, total);
+    fprintf(f, "%8s %10s %10s  %s\n", "count", "retained", "objects", "type, allocated at");
+    for (size_t i = 0; i < c.n && i < RETAINER_ROWS; i++) {
+        lgroup e = {c.g[i].type, c.g[i].site, 0, 0, {0, 0, 0}, 0};
+        fprintf(f, "%8zu %10zu %10zu  %s  ", c.g[i].count, c.g[i].kept.bytes,
+                c.g[i].kept.objects, e.type && e.type->name ? e.type->name : "?");
+        print_group_site(&e, f);
+        putc('\n', f);
+        print_frames(e.site, f);
+    }
+    if (c.n > RETAINER_ROWS) fprintf(f, "... and %zu more\n", c.n - RETAINER_ROWS);
+    for (size_t i = 0; i < ntop; i++) {
+        fprintf(f, "  %s %zu bytes in %zu objects: ", i ? "   " : "largest:", one[i].bytes,
+                one[i].objects);
+        rc__describe_obj(h, obj[i], f);
+        putc('\n', f);
+    }
+    err = 0;
+out:
+    rc__dom_free(&d);
+    rc__pmap_free(&c.index);
+    free(c.g);
+    return err;
 }
 
 int rc_leak_report(rc_heap *h, size_t top, FILE *stream)
@@ -675,7 +805,10 @@ int rc_leak_report(rc_heap *h, size_t top, FILE *stream)
                 e->held[1], e->held[2], e->type && e->type->name ? e->type->name : "?");
         print_group_site(e, stream);
         putc('\n', stream);
+        print_frames(e->site, stream);
     }
+    err = print_retainers(h, stream);
+    if (err) goto out;
     size_t shown = top < ngr ? top : ngr;
     if (shown) fprintf(stream, "why the %zu largest group%s alive:\n", shown,
                        shown == 1 ? " is" : "s are");

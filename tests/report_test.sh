@@ -34,6 +34,10 @@ if [ "$browser" != "--browser" ]; then
     grep -q 'is alive: an object held from outside the heap reaches it through 2 references' hunt.log ||
         fail "why-alive of an entry is not app -> cache -> entry"
     grep -q 'is alive only through the garbage list' hunt.log || fail "why-alive of a connection"
+    # top retainers: app first, and the descent names the cache under it
+    grep -q '^[0-9]* bytes in 20002 objects: <app object at' hunt.log || fail "top retainer is not app"
+    grep -q '^  [0-9]* bytes in 20001 objects: <cache object at .*which it refers to' hunt.log ||
+        fail "the top-retainers step does not name the cache"
     [ -s leak_hunt_entry.dot ] || fail "no leak_hunt_entry.dot"
     echo "leak_hunt: both leaks found"
 
@@ -41,7 +45,7 @@ if [ "$browser" != "--browser" ]; then
 import json, sys
 events = [json.loads(line) for line in open(sys.argv[1])]
 kinds = {e["ev"] for e in events}
-need = {"start", "sample", "gc", "scope", "scope_total", "snapshot", "suspect", "end"}
+need = {"start", "sample", "gc", "scope", "scope_total", "snapshot", "suspect", "domtree", "end"}
 assert need <= kinds, "missing events: %s" % (need - kinds)
 assert events[0]["ev"] == "start" and events[-1]["ev"] == "end"
 sus = [e for e in events if e["ev"] == "suspect"]
@@ -50,6 +54,10 @@ assert "entry" in types and types["entry"]["verdict"] == "outside", types.keys()
 assert "connection" in types and types["connection"]["verdict"] == "garbage list"
 assert types["entry"]["count_diff"] == 4800, types["entry"]
 assert all(e["dot"].startswith("digraph recycle {") for e in sus)
+dom = [e for e in events if e["ev"] == "domtree"][-1]
+assert dom["objects"] == 35002 and dom["nodes"][0]["type"] == "app", dom["nodes"][:1]
+assert dom["nodes"][1]["type"] == "cache" and dom["nodes"][1]["parent"] == 0
+assert "entries, room for" in dom["nodes"][1]["object"]
 snaps = [e for e in events if e["ev"] == "snapshot"]
 assert [s["label"] for s in snaps] == ["warm", "loaded", "exit"], [s["label"] for s in snaps]
 print("trace: %d events, suspects %s" % (len(events), [e["type"] for e in sus]))
@@ -73,7 +81,7 @@ class P(html.parser.HTMLParser):
             if v and not v.startswith("#"): self.srcs.append(v)
 p = P()
 p.feed(text)
-for i in ("memory", "pauses", "top", "growth", "suspects", "scopes", "rc-status"):
+for i in ("memory", "pauses", "top", "growth", "retained", "suspects", "scopes", "rc-status"):
     assert i in p.ids, "no section #%s" % i
 assert not p.srcs, "the report refers outside itself: %s" % p.srcs[:3]
 assert not re.search(r"https?://(?!www\.w3\.org/)", text), "a URL in the report"
@@ -89,6 +97,10 @@ if shutil.which("dot"):
 else:
     print("(dot not installed: graphs shown as DOT source)")
 assert text.count('<svg class="chart"') == 3
+# the dominator tree's icicle: app over cache, clickable, with retained columns in the tables
+assert text.count('<svg class="icicle"') == 1
+assert re.search(r'<g class="box zoom"[^>]*><rect[^>]*><title>&lt;cache object at 0x[0-9a-f]+: 5000 entries', text), "no cache box"
+assert "<th title=" in text and ">retained</th>" in text
 print("report: %d bytes, %d svg elements" % (len(text), p.tags.get("svg", 0)))
 assert text.count(" since the baseline.</p>") == 3, "each suspect's growth since the baseline"
 assert "no baseline" not in text
