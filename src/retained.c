@@ -137,8 +137,7 @@ static inline bool is_object(const rc__dom *d, const void *p)
  * rounding included, and the buffers it owns. */
 static uint64_t own_bytes(const rc_heap *h, void *obj)
 {
-    (void)h;
-    return rc__block_size(rc__block_of(RC__HEAD(obj)));
+    return rc__block_size(rc__block_of(RC__HEAD(obj))) + rc__buf_bytes(h, obj);
 }
 
 /* ------------------------------------------------------------------ */

@@ -429,6 +429,36 @@ TEST(retained_group_totals_count_each_object_once)
     rc_heap_free(h);
 }
 
+/* Retained bytes include the buffers each retained object owns
+ * (rc_buf_*): a -> b, a owns 1000 bytes and b 5000. */
+TEST(retained_bytes_include_owned_buffers)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h != NULL);
+    rc_gc_disable(h);
+    vec *a = rc_new_var(h, &vec_type, sizeof(vec) + sizeof(void *));
+    vec *b = rc_new_var(h, &vec_type, sizeof(vec) + sizeof(void *));
+    REQUIRE(a != NULL && b != NULL);
+    a->n = 1;
+    rc_setref(&a->s[0], b);
+    rc_decref(b);
+    size_t plain = block_bytes(a) + block_bytes(b);
+    void *ba = rc_buf_alloc(a, 1000), *bb = rc_buf_alloc(b, 5000);
+    REQUIRE(ba != NULL && bb != NULL);
+    rc_retained r;
+    REQUIRE(rc_retained_of(h, a, &r) == 0);
+    CHECK_UEQ(r.objects, 2);
+    CHECK(r.bytes >= plain + 6000);
+    CHECK_UEQ(r.bytes, plain + rc__buf_bytes(h, a) + rc__buf_bytes(h, b));
+    REQUIRE(rc_retained_of(h, b, &r) == 0);
+    CHECK_UEQ(r.bytes, block_bytes(b) + rc__buf_bytes(h, b));
+    rc_buf_free(b, bb);
+    REQUIRE(rc_retained_of(h, a, &r) == 0);
+    CHECK_UEQ(r.bytes, plain + rc__buf_bytes(h, a));
+    rc_decref(a);
+    rc_heap_free(h);
+}
+
 static int busy_result = 1, busy_error;
 static void during_collection(rc_heap *h, int phase, const rc_gc_info *info, void *data)
 {
