@@ -189,13 +189,16 @@ int main(int argc, char **argv)
 {
     int i = 1;
     const char *lim = getenv("MAL_MEMORY_LIMIT");
+    int stack_mb = getenv("MAL_STACK_MB") ? atoi(getenv("MAL_STACK_MB")) : 64;
     if (getenv("MAL_STATS")) opt_stats = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         if (strncmp(argv[i], "--memory-limit=", 15) == 0) lim = argv[i] + 15;
         else if (strcmp(argv[i], "--stats") == 0) opt_stats = 1;
+        else if (strncmp(argv[i], "--stack=", 8) == 0) stack_mb = atoi(argv[i] + 8);
         else if (strcmp(argv[i], "--") == 0) { i++; break; }
         else {
-            fprintf(stderr, "usage: %s [--memory-limit=BYTES[k|m|g]] [--stats] [FILE ARG...]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--memory-limit=BYTES[k|m|g]] [--stack=MIB] [--stats] [FILE ARG...]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -211,9 +214,11 @@ int main(int argc, char **argv)
     }
     opt_argc = argc - i;
     opt_argv = argv + i;
-    size_t stack = (size_t)256 << 20;
-    const char *st = getenv("MAL_STACK_MB");
-    if (st && atoi(st) >= 4) stack = (size_t)atoi(st) << 20;
+    if (stack_mb < 4 || stack_mb > 65536) {
+        fprintf(stderr, "recycle-mal: the stack must be 4..65536 MiB\n");
+        return 2;
+    }
+    size_t stack = (size_t)stack_mb << 20;
     if (mem_run_thread(interp, &stack, stack) != 0) {
         fprintf(stderr, "recycle-mal: cannot start the interpreter thread\n");
         return 2;

@@ -79,6 +79,10 @@ static V read_seq(Reader *r, char close)
         skip_ws(r);
         if (r->s >= r->end) { mal_error("unbalanced input: expected '%c', got EOF", close); goto done; }
         if (*r->s == close) { r->s++; break; }
+        if (*r->s == ')' || *r->s == ']' || *r->s == '}') {
+            mal_error("unbalanced input: expected '%c', got '%c'", close, *r->s);
+            goto done;
+        }
         V x = read_form(r);
         if (!x) goto done;
         if (n == cap) {
