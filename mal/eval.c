@@ -327,7 +327,12 @@ static V make_closure(V params, V body, Env *env)
     return c;
 }
 
-static Env *bind(Closure *c, V *args, int argc)
+/* A new environment binding c's parameters to args.  steal: on success the
+ * references to the fixed parameters' arguments move into the environment
+ * (the caller still owns args[nparams..]).  src: NULL, or the list whose
+ * items args are, so that a rest parameter shares its tail (a macro's
+ * (& xs) is the form's own tail: no copy). */
+static Env *bind(Closure *c, V *args, int argc, int steal, List *src)
 {
     if (UNLIKELY(argc < c->nparams || (!c->variadic && argc > c->nparams))) {
         mal_error("wrong number of arguments: %d given, %s%d expected", argc,
@@ -340,15 +345,26 @@ static Env *bind(Closure *c, V *args, int argc)
     V *syms = c->params->items;
     for (int i = 0; i < c->nparams; i++) {
         M_INCREF(syms[i]);
-        M_INCREF(args[i]);
+        if (!steal) M_INCREF(args[i]);
         p[i].sym = syms[i];
         p[i].val = args[i];
         if (UNLIKELY(syms[i] == (V)S_DEBUG_EVAL)) mal_debug_eval_seen = 1;
     }
     e->n = (uint32_t)c->nparams;
     if (c->variadic) {
-        List *rest = list_from(args + c->nparams, (size_t)(argc - c->nparams));
-        if (!rest) { M_DECREF(e); return NULL; }
+        List *rest;
+        if (src && argc > c->nparams) {
+            rest = src;
+            for (int i = 0; i < c->nparams; i++) rest = rest->tail;
+            M_INCREF(rest);
+        } else {
+            rest = list_from(args + c->nparams, (size_t)(argc - c->nparams));
+        }
+        if (!rest) {
+            if (steal) for (int i = 0; i < c->nparams; i++) M_INCREF(args[i]); /* given back */
+            M_DECREF(e);
+            return NULL;
+        }
         M_INCREF(syms[c->nparams]);
         p[c->nparams].sym = syms[c->nparams];
         p[c->nparams].val = rest;
@@ -370,7 +386,7 @@ V mal_apply(V f, V *args, int argc)
     if (t == T_CLOSURE) {
         Closure *c = f;
         M_INCREF(c);
-        Env *e = bind(c, args, argc);
+        Env *e = bind(c, args, argc, 0, NULL);
         V r = e ? EVAL(c->body, e) : NULL;
         M_XDECREF(e);
         M_DECREF(c);
@@ -629,8 +645,11 @@ V EVAL(V ast, Env *env)
         if (ft == T_CLOSURE && ((Closure *)f)->is_macro) {
             size_t i = 0;
             for (List *p = a; p; p = p->tail) args[i++] = p->head;
-            V x = mal_apply(f, args, (int)argc);
+            Closure *mc = f;
+            Env *me = bind(mc, args, (int)argc, 0, a);
             if (args != argbuf) free(args);
+            V x = me ? EVAL(mc->body, me) : NULL;
+            M_XDECREF(me);
             M_DECREF(f);
             if (!x) goto out;
             ADOPT_AST(x);
@@ -650,8 +669,8 @@ V EVAL(V ast, Env *env)
         }
         if (ft == T_CLOSURE) {
             Closure *c = f;
-            Env *ne = bind(c, args, (int)argc);
-            for (size_t j = 0; j < argc; j++) M_DECREF(args[j]);
+            Env *ne = bind(c, args, (int)argc, 1, NULL);
+            for (size_t j = ne ? (size_t)c->nparams : 0; j < argc; j++) M_DECREF(args[j]);
             if (args != argbuf) free(args);
             if (!ne) { M_DECREF(f); goto out; }
             SET_AST(c->body);

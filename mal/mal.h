@@ -171,7 +171,7 @@ void  mal_buf_free(void *owner, void *buf);
 extern rc_heap *mal_heap; /* NULL in the Boehm build */
 int  mem_init(size_t memory_limit);
 int  mem_run_thread(void *(*fn)(void *), void *arg, size_t stack_size);
-void mem_finish(void);
+void mem_finish(void); /* MAL_PAUSES=1: prints the pause percentiles first */
 
 /* ---- exceptions ---- */
 extern V mal_exc;           /* the pending exception (a reference), or NULL */

@@ -2,6 +2,7 @@
  * Boehm GC.  Nothing else in the interpreter knows which. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #ifdef MAL_BOEHM
 #  define GC_THREADS
@@ -15,11 +16,53 @@
 
 #include "mal.h"
 
+/* Collection pauses, for mal/bench.sh (MAL_PAUSES=1): every pause in ns. */
+static uint64_t *pauses;
+static size_t    npauses, pauses_cap;
+
+static void pause_add(uint64_t ns)
+{
+    if (npauses == pauses_cap) {
+        size_t ncap = pauses_cap ? 2 * pauses_cap : 1024;
+        uint64_t *p = realloc(pauses, ncap * sizeof *p);
+        if (!p) return;
+        pauses = p;
+        pauses_cap = ncap;
+    }
+    pauses[npauses++] = ns;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One line on stderr: how many pauses, p50, p99 and max in microseconds. */
+static void mem_pauses_report(void)
+{
+    if (!pauses_cap && !getenv("MAL_PAUSES")) return;
+    qsort(pauses, npauses, sizeof *pauses, cmp_u64);
+    double p50 = npauses ? pauses[(npauses - 1) / 2] / 1e3 : 0;
+    double p99 = npauses ? pauses[(npauses - 1) * 99 / 100] / 1e3 : 0;
+    double mx = npauses ? pauses[npauses - 1] / 1e3 : 0;
+    fprintf(stderr, "mal-pauses: n=%zu p50=%.1f p99=%.1f max=%.1f (us)\n", npauses, p50, p99, mx);
+    free(pauses);
+    pauses = NULL;
+    npauses = pauses_cap = 0;
+}
+
 rc_heap    *mal_heap;
 const char *mal_cur_file = "<repl>";
 int         mal_cur_line;
 
 #ifndef MAL_BOEHM
+
+static void on_collection(rc_heap *h, int phase, const rc_gc_info *info, void *data)
+{
+    (void)h; (void)data;
+    if (phase == RC_GC_STOP) pause_add(info->duration_ns);
+}
 
 int mem_init(size_t memory_limit)
 {
@@ -29,11 +72,15 @@ int mem_init(size_t memory_limit)
     const char *p = getenv("MAL_GC_POLICY");
     if (p && strcmp(p, "adaptive") == 0) cfg.policy = RC_POLICY_ADAPTIVE;
     mal_heap = rc_heap_new(&cfg);
-    return mal_heap ? 0 : -1;
+    if (!mal_heap) return -1;
+    if (getenv("MAL_PAUSES")) rc_gc_callback_add(mal_heap, on_collection, NULL);
+    return 0;
 }
 
 void mem_finish(void)
 {
+    rc_gc_callback_remove(mal_heap, on_collection, NULL);
+    mem_pauses_report();
     rc_heap_free(mal_heap);
     mal_heap = NULL;
 }
@@ -69,13 +116,29 @@ void mal_buf_free(void *owner, void *buf)
 
 #else /* MAL_BOEHM */
 
+static uint64_t gc_started;
+
+static void on_gc_event(GC_EventType e)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    if (e == GC_EVENT_START) gc_started = now;
+    else if (e == GC_EVENT_END && gc_started) { pause_add(now - gc_started); gc_started = 0; }
+}
+
 int mem_init(size_t memory_limit)
 {
     if (memory_limit) GC_set_max_heap_size(memory_limit);
+    if (getenv("MAL_PAUSES")) GC_set_on_collection_event(on_gc_event);
     return 0;
 }
 
-void mem_finish(void) {}
+void mem_finish(void)
+{
+    GC_set_on_collection_event(0);
+    mem_pauses_report();
+}
 
 static void run_release(void *obj, void *data)
 {
