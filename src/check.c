@@ -78,6 +78,8 @@ int rc_heap_check(const rc_heap *h, FILE *out)
     }
     for (int b = 0; b < RC__NBANDS; b++)
         if (live[b] != h->live[b]) complain(&c, "band live count is wrong", NULL);
+    if (h->band[RC__GEN0] <= h->len && h->len - h->band[RC__GEN0] != live[RC__GEN0])
+        complain(&c, "tombstone in gen0 outside a collection", NULL);
     /* Dying objects (object.c): those waiting on the deferred list have
      * count 0 and are untracked. */
     for (size_t i = 0; i < h->deferred.len; i++) {

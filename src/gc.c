@@ -27,9 +27,11 @@
  * with every younger one, so the examined set is always a suffix of the
  * array, objs[s .. len).  Survivors stay where they are and simply become
  * part of the next band: promotion moves a boundary, not an object.  An
- * object that dies or is untracked leaves NULL (a tombstone) in its slot;
- * tombstones are swept by every collection of their band and, between
- * collections, by compact() when they pile up.  The array costs 8 bytes per
+ * object of gen0 that dies or is untracked between collections gives its
+ * slot to the newest object (rc__untrack_young), so gen0 holds no
+ * tombstone then; in an older band, or during a collection, it leaves NULL
+ * (a tombstone) in its slot; tombstones are swept by every collection of
+ * their band and, between collections, by compact() when they pile up.  The array costs 8 bytes per
  * tracked object; a tracked object's whole overhead is that plus the 16-byte
  * header: 24 bytes (CPython: 32).  Walking an array instead of a linked list
  * lets the loops below prefetch the next objects' headers.
@@ -243,15 +245,13 @@ static inline bool old_holes_due(const rc_heap *h)
     return h->len - h->band[RC__OLD] - live > live + 4096;
 }
 
-/* Sweeps tombstones once they outnumber what they cost to sweep: gen0 on its
- * own when its band is mostly holes, everything when the holes outnumber
- * the live objects.  A sweep moves every live object behind the first hole,
- * so it is paid for by at least as many frees; a hole costs 8 bytes until
- * then. */
+/* Sweeps tombstones once they outnumber what they cost to sweep: when the
+ * unfrozen bands' holes outnumber their live objects.  A sweep moves every
+ * live object behind the first hole, so it is paid for by at least as many
+ * frees; a hole costs 8 bytes until then.  (Gen0 has none outside a
+ * collection: rc__untrack_young fills each hole with the newest object.) */
 void rc__maybe_compact(rc_heap *h)
 {
-    uint32_t young = h->len - h->band[RC__GEN0];
-    if (young > 2 * h->live[RC__GEN0] + 1024) compact(h, RC__GEN0);
     if (old_holes_due(h)) compact(h, RC__OLD);
 }
 

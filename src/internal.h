@@ -263,7 +263,8 @@ RC_INTERNAL void rc__refreeze(rc_heap *h);
 RC_INTERNAL int  rc__reserve_track(rc_heap *h, size_t n); /* room for n more */
 /* rc__untrack for an object not in gen0, or during a collection. */
 RC_INTERNAL void rc__untrack_old(rc_heap *h, rc__head *hd);
-/* Sweeps tombstones if they are due (not during a collection). */
+/* Sweeps the older bands' tombstones if they are due (not during a
+ * collection). */
 RC_INTERNAL void rc__maybe_compact(rc_heap *h);
 /* Gives back the tracked array's memory once three quarters of it is
  * unused (never below RC__OBJS_MIN slots; not during a collection). */
@@ -271,24 +272,22 @@ RC_INTERNAL void rc__maybe_compact(rc_heap *h);
 RC_INTERNAL void rc__maybe_shrink(rc_heap *h);
 
 /* rc__untrack's common case, inline for the counting path: hd is in gen0
- * and no collection runs.  Its slot becomes a tombstone, or the array's tail
- * shrinks when it was the newest object.  Tombstones are swept when gen0 is
- * mostly holes (rc__maybe_compact, which also asks the older bands).
- * Returns false, doing nothing, in every other case. */
+ * and no collection runs.  The newest object moves into its slot (gen0's
+ * order is no one's business: promotion moves boundaries, and every walk
+ * reports "the order of the tracked array"), so gen0 never holds a
+ * tombstone outside a collection — invariant: len - band[GEN0] ==
+ * live[GEN0] then (rc_heap_check verifies it) — and no compaction is ever
+ * due for it.  Returns false, doing nothing, in every other case. */
 RC_INLINE bool rc__untrack_young(rc_heap *h, rc__head *hd)
 {
     uint32_t i = hd->gc;
     if (i == RC__UNTRACKED || i < h->band[RC__GEN0] || h->collecting) return false;
-    h->objs[i] = NULL;
+    void *last = h->objs[--h->len];
+    h->objs[i] = last;
+    RC__HEAD(last)->gc = i; /* hd itself when it was the newest */
     hd->gc = RC__UNTRACKED;
     h->live[RC__GEN0]--;
-    if (i + 1 == h->len) {
-        do h->len--;
-        while (h->len > h->band[RC__GEN0] && !h->objs[h->len - 1]);
-        if (RC_UNLIKELY(h->cap > RC__OBJS_MIN && h->len < h->cap / 4)) rc__maybe_shrink(h);
-    } else if (h->len - h->band[RC__GEN0] > 2 * h->live[RC__GEN0] + 1024) {
-        rc__maybe_compact(h);
-    }
+    if (RC_UNLIKELY(h->cap > RC__OBJS_MIN && h->len < h->cap / 4)) rc__maybe_shrink(h);
     return true;
 }
 /* Untracks hd, tracked or not (a no-op then). */
