@@ -13,6 +13,11 @@
  * the tracked-array slot and the young collections they trigger.  rc_new
  * zeroes the object; --calloc makes the malloc versions zero too (calloc,
  * mi_zalloc, mallocx with MALLOCX_ZERO), for the like-for-like comparison.
+ * Also the mixed churn (alloc_mixed_10k): 10,000 live objects of random
+ * sizes 16-256 B, each op dropping a random one and allocating its
+ * replacement at a new random size — issue 13's container churn with
+ * --tracked, the same churn with atomic objects without (--mixed-only runs
+ * it alone, for profiles).
  * Checked: every freed object carries the id written when it was allocated
  * (their sum is compared), and recycle's bytes in use return to zero.
  */
@@ -28,10 +33,17 @@
 
 static const size_t SIZES[] = {16, 64, 256};
 enum { NSIZES = sizeof SIZES / sizeof SIZES[0] };
+enum { MIXED = NSIZES }; /* size index: a random size, 16..256 B, per object */
+
+/* The size of the next object for size index k. */
+static inline size_t next_size(int k, uint64_t *rng)
+{
+    return k == MIXED ? 16 + (size_t)(bench_xs(rng) % 241) : SIZES[k];
+}
 
 #if defined(SYS_RECYCLE)
 static rc_heap *h;
-static rc_type  types[NSIZES];
+static rc_type  types[NSIZES + 1]; /* types[MIXED]: size 0, rc_new_var */
 static int traverse_none(void *obj, rc_visit_fn visit, void *arg)
 {
     (void)obj, (void)visit, (void)arg;
@@ -41,15 +53,15 @@ static void sys_init(int tracked)
 {
     h = rc_heap_new(NULL);
     BENCH_VERIFY(h != NULL);
-    for (int k = 0; k < NSIZES; k++) {
+    for (int k = 0; k <= NSIZES; k++) {
         types[k].name = "obj";
-        types[k].size = SIZES[k];
+        types[k].size = k == MIXED ? 0 : SIZES[k];
         types[k].traverse = tracked ? traverse_none : NULL;
     }
 }
-static inline uint64_t *obj_new(int k)
+static inline uint64_t *obj_new(int k, size_t size)
 {
-    uint64_t *p = rc_new(h, &types[k]);
+    uint64_t *p = rc_new_var(h, &types[k], size);
     BENCH_VERIFY(p != NULL);
     return p;
 }
@@ -66,13 +78,12 @@ static void sys_done(void)
     rc_heap_free(h);
 }
 #else
-static size_t cur_size;
 static int zeroed;
 static void sys_init(int tracked) { zeroed = bench_opt("calloc") != NULL; (void)tracked; }
-static inline uint64_t *obj_new(int k)
+static inline uint64_t *obj_new(int k, size_t size)
 {
     (void)k;
-    uint64_t *p = zeroed ? ALLOC_ZEROED(cur_size) : ALLOC(cur_size);
+    uint64_t *p = zeroed ? ALLOC_ZEROED(size) : ALLOC(size);
     BENCH_VERIFY(p != NULL);
     return p;
 }
@@ -84,14 +95,11 @@ static void sys_done(void) {}
 /* One (size, working set) pair: ns per free+allocate. */
 static double churn(int k, size_t w, long ops)
 {
-#if !defined(SYS_RECYCLE)
-    cur_size = SIZES[k];
-#endif
     uint64_t **slot = malloc(w * sizeof *slot);
     BENCH_VERIFY(slot != NULL);
     uint64_t id = 0, sum_in = 0, sum_out = 0, rng = 0x9E3779B97F4A7C15ull;
     for (size_t i = 0; i < w; i++) {
-        slot[i] = obj_new(k);
+        slot[i] = obj_new(k, next_size(k, &rng));
         slot[i][0] = ++id;
         sum_in += id;
     }
@@ -101,7 +109,7 @@ static double churn(int k, size_t w, long ops)
         uint64_t *p = slot[i];
         sum_out += p[0];
         obj_free(p);
-        p = obj_new(k);
+        p = obj_new(k, next_size(k, &rng));
         p[0] = ++id;
         sum_in += id;
         slot[i] = p;
@@ -126,7 +134,8 @@ int main(int argc, char **argv)
     const size_t sets[2] = {10000, quick ? 100000 : 1000000};
     const char *set_names[2] = {"10k", quick ? "100k" : "1M"};
     sys_init(tracked);
-    for (int s = 0; s < 2; s++)
+    int fixed = bench_opt("mixed-only") == NULL; /* --mixed-only: for profiles */
+    for (int s = 0; s < 2 && fixed; s++)
         for (int k = 0; k < NSIZES; k++) {
             double ns = churn(k, sets[s], ops);
             char name[64];
@@ -134,6 +143,9 @@ int main(int argc, char **argv)
             bench_emit(name, ",\"ns\":%.2f,\"ops\":%ld,\"size\":%zu,\"live\":%zu", ns, ops,
                        SIZES[k], sets[s]);
         }
+    double ns = churn(MIXED, sets[0], ops);
+    bench_emit("alloc_mixed_10k", ",\"ns\":%.2f,\"ops\":%ld,\"size\":0,\"live\":%zu", ns,
+               ops, sets[0]);
     sys_done();
     return 0;
 }

@@ -319,9 +319,12 @@ def section_trees():
 
 
 def section_alloc():
+    def size_key(size):  # "mixed" (16-256 B at random) after the fixed sizes
+        return int(size) if size.isdigit() else 1 << 30
     cases = sorted((c for c in results if c.startswith("alloc_")),
                    key=lambda c: (int(re.sub(r"\D", "", c.split("_")[2]) or 0) *
-                                  (1000 if "M" in c.split("_")[2] else 1), int(c.split("_")[1])))
+                                  (1000 if "M" in c.split("_")[2] else 1),
+                                  size_key(c.split("_")[1])))
     if not cases:
         return
     md.append("## 5. Allocation: one free + one allocation\n")
@@ -338,7 +341,7 @@ def section_alloc():
     rows = []
     for c in cases:
         _, size, live = c.split("_")
-        row = ["%s B" % size, live]
+        row = ["%s B" % size if size.isdigit() else "16–256 B (mixed)", live]
         for s in systems:
             m = med(c, s)
             row.append("%.1f" % m if m is not None else "–")
@@ -352,6 +355,10 @@ def section_alloc():
     worst = max(all_r) if all_r else None
     judge("Allocation", "recycle/mimalloc ≤ 1.0 (worst size and working set)",
           [worst] if worst else [], 1.0)
+    mixed = ratios("alloc_mixed_10k", "recycle/tracked", "mimalloc")
+    if mixed:
+        judge("Container churn (10k live, 16–256 B)", "recycle tracked/mimalloc ≤ 1.5",
+              [median(mixed)], 1.5)
 
 
 def section_churn():
