@@ -13,8 +13,8 @@
  *
  *   segment  [ header | page 1 | page 2 | ...              | page 63 ]  4 MiB
  *   page     [ block | block | ... | block | tail < 1 block ]            64 KiB
- *   block    [ next | mark | 16.. untouched ]   (free)
- *            [ owner's  | non-zero | ...    ]   (live)
+ *   block    [ owner's 4 | next 4 | mark | 16.. untouched ]   (free)
+ *            [ owner's   8         | non-zero | ...       ]   (live)
  *
  *   rc__block_owner(b) = seg(b)->owner
  *   rc__block_size(b)  = seg(b)->pages[(b - seg(b)) >> 16].bsize
@@ -126,9 +126,10 @@
  *
  * Tools: every state change of a block is reported through src/track.h
  * (ASan poisoning or valgrind mempool requests); the allocator touches free
- * memory only to write or follow a free-list link (word 0) and to read a
+ * memory only to write or follow a free-list link (bytes 4-7) and to read a
  * mark (word 1: walks, owns, the free path's check), and opens exactly
- * that word to the tool for it.
+ * that word to the tool for it.  Bytes 0-3 stay the owner's (the object's
+ * count: a decref of a freed object cannot corrupt a free list).
  */
 #ifndef _DEFAULT_SOURCE
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, madvise */
@@ -839,11 +840,12 @@ static size_t free_list_length(const page *pg)
 {
     size_t n = 0;
     for (block *b = pg->free; b; n++) {
-        rc__track_mem_defined(b, sizeof(block));
-        block *next = b->next;
+        rc__track_mem_defined(&b->next, sizeof b->next + sizeof b->mark);
+        uint32_t link = b->next;
         VALID(b->mark == 0);
-        rc__track_mem_noaccess(b, sizeof(block));
-        b = next;
+        VALID(link == 0 || (link - 1) % pg->bsize == 0);
+        rc__track_mem_noaccess(&b->next, sizeof b->next + sizeof b->mark);
+        b = link ? (block *)(page_start(rc__segment_of(b), pg->index) + link - 1) : NULL;
     }
     return n;
 }

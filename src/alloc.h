@@ -39,8 +39,14 @@
 #define BIG_CLASS     NCLASSES                          /* the class of a big block's page */
 
 
-/* A block's first two words belong to the allocator while it is free:
- *   next  the free-list link, while on a page's free list;
+/* A block's first two words, while it is free:
+ *   bytes 0-3   never written by the allocator: the owner's (the object
+ *         header's count lives there, so that a count dropped once too
+ *         often in a release build, on a freed block, wraps that word and
+ *         corrupts nothing: issue 12, item 5);
+ *   next  (bytes 4-7) the free-list link while on a page's free list: the
+ *         next block's offset in the page plus one, 0 at the end (pages
+ *         are 64 KiB-aligned, so the page is the block's address masked);
  *   mark  0 while free, non-zero while live.  The allocator writes 1 when it
  *         hands the block out; the owner may store any non-zero word there
  *         (the object layer keeps its type word there) and must keep it
@@ -48,9 +54,12 @@
  *         tells live blocks from free ones by this word alone.
  * Bytes 16.. are never touched. */
 typedef struct rc__block {
-    struct rc__block *next;
-    uintptr_t         mark;
+    uint32_t  owners;
+    uint32_t  next;
+    uintptr_t mark;
 } rc__block;
+_Static_assert(offsetof(rc__block, next) == 4 && offsetof(rc__block, mark) == 8,
+               "the link is word 0's high half, the mark word 1");
 
 typedef struct rc__page {
     alignas(64) rc__block *free; /* free blocks, LIFO */
@@ -176,8 +185,10 @@ RC_INLINE rc__block *rc__page_pop(rc__page *pg, size_t bs)
 {
     rc__block *b = pg->free;
     if (RC_LIKELY(b != NULL)) {
-        rc__track_mem_defined(b, sizeof b->next);
-        pg->free = b->next;
+        rc__track_mem_defined(&b->next, sizeof b->next);
+        uint32_t n = b->next;
+        rc__track_mem_noaccess(&b->next, sizeof b->next);
+        pg->free = n ? (rc__block *)(((uintptr_t)b & ~(uintptr_t)(PG_SIZE - 1)) + n - 1) : NULL;
     } else if (RC_LIKELY(pg->bump < pg->end)) {
         b = (rc__block *)pg->bump;
         pg->bump += bs;
@@ -256,8 +267,9 @@ RC_INLINE void rc__block_given(rc__alloc *a, rc__block *b, size_t bs)
 static inline void rc__page_push(rc__page *pg, void *p)
 {
     rc__block *b = p;
+    uintptr_t f = (uintptr_t)pg->free;
     rc__track_mem_defined(&b->next, sizeof b->next);
-    b->next = pg->free;
+    b->next = f ? (uint32_t)(f & (PG_SIZE - 1)) + 1 : 0;
     rc__track_mem_noaccess(&b->next, sizeof b->next);
     pg->free = b;
 }

@@ -84,6 +84,8 @@ typedef struct rc__prefix {
 _Static_assert(sizeof(rc__prefix) == 32, "the debug prefix is 32 bytes");
 _Static_assert(offsetof(rc__prefix, mark) == 8 && offsetof(rc__head, tf) == 8,
                "a block's second word is the allocator's live mark (alloc.h)");
+_Static_assert(offsetof(rc__head, refcnt) == 0 && sizeof(((rc__head *)0)->refcnt) == 4,
+               "the count is the block's bytes 0-3, which the allocator never writes");
 _Static_assert(sizeof(void *) == 8 && sizeof(rc__head) == 16,
                "recycle's header layout assumes a 64-bit target");
 static inline rc__prefix *rc__prefix_of(rc__head *hd)
@@ -100,9 +102,11 @@ static inline rc__head *rc__head_of_block(void *block)
 /* The allocator (alloc.c) — see that file for its design              */
 /* ------------------------------------------------------------------ */
 /* Blocks are 16-byte aligned.  The allocator finds a block's owner from its
- * address alone, in O(1).  The first two words of a block are the
- * allocator's while it is free (its free-list link, and a mark that is zero
- * while free); the owner keeps the second word non-zero while the block is
+ * address alone, in O(1).  Bytes 4-15 of a block are the allocator's while
+ * it is free (its free-list link, and a mark that is zero while free; bytes
+ * 0-3, where the object's count lives, are never written by it: a decref of
+ * a freed object corrupts no free list); the owner keeps the second word
+ * non-zero while the block is
  * live (rc__block in alloc.h): the object header's type word, or the debug
  * prefix's mark.  Bytes 16.. of a freed block keep what was written there.
  * Blocks are poisoned for ASan and marked for valgrind while free

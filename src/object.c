@@ -472,6 +472,13 @@ void rc__dealloc(void *obj)
     rc__head *hd = RC__HEAD(obj);
     void *block = rc__block_of(hd);
     const rc_type *t = rc__type(hd);
+    /* A freed block has a zero type word (its live mark): a release build
+     * reaches here with one only when a freed object was incref'd and
+     * decref'd again (a decref alone wraps the count, which lives in bytes
+     * the allocator never writes, and stops there).  Ignored, as the
+     * allocator ignores a double free: nothing is corrupted.  (Debug builds
+     * report both before they get here.) */
+    if (RC_UNLIKELY(!t)) return;
     uintptr_t hooks = (uintptr_t)t->traverse | (uintptr_t)t->finalize | (uintptr_t)t->release;
     if (RC_LIKELY(!(hd->tf & RC__F_MASK) && !hooks && !rc__segment_of(block)->alloc->watched)) {
 #if RC__PREFIX
