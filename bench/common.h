@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 static inline double bench_now(void)
@@ -179,15 +180,26 @@ static inline const char *bench_sys(void)
 }
 
 /* Prints {"case":CASE,"sys":SYS,"run":N, then the rest (a printf format of
- * ,"key":value pairs), then }. */
+ * ,"key":value pairs), then the user and kernel CPU time the process spent
+ * since the previous line (or its start), "user_ns" and "sys_ns", then }. */
 static inline void bench_emit(const char *kase, const char *fmt, ...)
 {
+    static int64_t user0, sys0;
+    struct rusage ru;
+    int64_t user = 0, sys = 0;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        user = (int64_t)ru.ru_utime.tv_sec * 1000000000 + (int64_t)ru.ru_utime.tv_usec * 1000;
+        sys = (int64_t)ru.ru_stime.tv_sec * 1000000000 + (int64_t)ru.ru_stime.tv_usec * 1000;
+    }
     printf("{\"case\":\"%s\",\"sys\":\"%s\",\"run\":%d", kase, bench_sys(), bench_run_no());
     va_list ap;
     va_start(ap, fmt);
     vprintf(fmt, ap);
     va_end(ap);
-    printf("}\n");
+    printf(",\"user_ns\":%lld,\"sys_ns\":%lld}\n", (long long)(user - user0),
+           (long long)(sys - sys0));
+    user0 = user;
+    sys0 = sys;
     fflush(stdout);
 }
 /* -DSYS_MALLOC: ALLOC and FREE are malloc/free of the allocator named by
