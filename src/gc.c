@@ -245,14 +245,18 @@ static inline bool old_holes_due(const rc_heap *h)
     return h->len - h->band[RC__OLD] - live > live + 4096;
 }
 
-/* Sweeps tombstones once they outnumber what they cost to sweep: when the
- * unfrozen bands' holes outnumber their live objects.  A sweep moves every
- * live object behind the first hole, so it is paid for by at least as many
- * frees; a hole costs 8 bytes until then.  (Gen0 has none outside a
- * collection: rc__untrack_young fills each hole with the newest object.) */
+/* After a collection whose user code untracked objects (compact_due).
+ * Gen0 must be dense again: an RC_GC_STOP callback runs after
+ * close_collection and before `collecting` is cleared, so what it untracks
+ * from gen0 leaves a tombstone there, and rc__untrack_young, which moves
+ * the newest object into a hole, relies on having none (found by the model
+ * tester).  The older bands are swept once their holes outnumber their live
+ * objects: a sweep moves every live object behind the first hole, so it is
+ * paid for by at least as many frees; a hole costs 8 bytes until then. */
 void rc__maybe_compact(rc_heap *h)
 {
     if (old_holes_due(h)) compact(h, RC__OLD);
+    else if (h->len - h->band[RC__GEN0] != h->live[RC__GEN0]) compact(h, RC__GEN0);
 }
 
 void rc__untrack_old(rc_heap *h, rc__head *hd)

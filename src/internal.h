@@ -267,8 +267,8 @@ RC_INTERNAL void rc__refreeze(rc_heap *h);
 RC_INTERNAL int  rc__reserve_track(rc_heap *h, size_t n); /* room for n more */
 /* rc__untrack for an object not in gen0, or during a collection. */
 RC_INTERNAL void rc__untrack_old(rc_heap *h, rc__head *hd);
-/* Sweeps the older bands' tombstones if they are due (not during a
- * collection). */
+/* After a collection that left tombstones: makes gen0 dense again and
+ * sweeps the older bands if due (not during a collection). */
 RC_INTERNAL void rc__maybe_compact(rc_heap *h);
 /* Gives back the tracked array's memory once three quarters of it is
  * unused (never below RC__OBJS_MIN slots; not during a collection). */
