@@ -196,6 +196,7 @@ Map  *map_from(V *kv, size_t npairs);    /* later keys win */
 V     map_get(Map *m, V key);            /* borrowed, or NULL */
 Builtin *builtin_new(const char *name, BuiltinFn fn, int min, int max);
 uint32_t hash_bytes(const char *s, size_t n);
+int   mal_describe(void *obj, char *buf, size_t len); /* rc_type.describe: MAL syntax */
 int   mal_equal(V a, V b);               /* 1, 0, or -1 with an exception */
 size_t seq_count(V v);                   /* list or vector */
 V     seq_nth(V v, size_t i);            /* borrowed */

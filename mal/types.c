@@ -98,15 +98,15 @@ static void sym_release(void *obj)
     if (*pp) { *pp = s->next; itab_n--; }
 }
 
-const rc_type mal_str_type     = { "mal-string", sizeof(Str), NULL, NULL, str_release, 0 };
-const rc_type mal_sym_type     = { "mal-symbol", sizeof(Str), NULL, NULL, sym_release, 0 };
-const rc_type mal_list_type    = { "mal-list", sizeof(List), list_traverse, NULL, NULL, 0 };
-const rc_type mal_vec_type     = { "mal-vector", sizeof(Vec), vec_traverse, NULL, NULL, 0 };
-const rc_type mal_map_type     = { "mal-hash-map", sizeof(Map), map_traverse, NULL, NULL, 0 };
-const rc_type mal_builtin_type = { "mal-builtin", sizeof(Builtin), builtin_traverse, NULL, NULL, 0 };
-const rc_type mal_closure_type = { "mal-function", sizeof(Closure), closure_traverse, NULL, NULL, 0 };
-const rc_type mal_atom_type    = { "mal-atom", sizeof(Atom), atom_traverse, NULL, NULL, 0 };
-const rc_type mal_env_type     = { "mal-env", sizeof(Env), env_traverse, NULL, env_release, 0 };
+const rc_type mal_str_type     = { "mal-string", sizeof(Str), NULL, NULL, str_release, 0, mal_describe };
+const rc_type mal_sym_type     = { "mal-symbol", sizeof(Str), NULL, NULL, sym_release, 0, mal_describe };
+const rc_type mal_list_type    = { "mal-list", sizeof(List), list_traverse, NULL, NULL, 0, mal_describe };
+const rc_type mal_vec_type     = { "mal-vector", sizeof(Vec), vec_traverse, NULL, NULL, 0, mal_describe };
+const rc_type mal_map_type     = { "mal-hash-map", sizeof(Map), map_traverse, NULL, NULL, 0, mal_describe };
+const rc_type mal_builtin_type = { "mal-builtin", sizeof(Builtin), builtin_traverse, NULL, NULL, 0, mal_describe };
+const rc_type mal_closure_type = { "mal-function", sizeof(Closure), closure_traverse, NULL, NULL, 0, mal_describe };
+const rc_type mal_atom_type    = { "mal-atom", sizeof(Atom), atom_traverse, NULL, NULL, 0, mal_describe };
+const rc_type mal_env_type     = { "mal-env", sizeof(Env), env_traverse, NULL, env_release, 0, mal_describe };
 
 uint32_t hash_bytes(const char *s, size_t n)
 {
