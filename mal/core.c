@@ -102,12 +102,10 @@ static V c_read_string(V *args, int argc)
     return r == M_READ_NONE ? M_NIL : r;
 }
 
-static V c_slurp(V *args, int argc)
+Str *read_file(const char *path, const char *who)
 {
-    (void)argc;
-    if (tag_of(args[0]) != T_STR) return type_error("slurp", "a string", args[0]);
-    FILE *f = fopen(((Str *)args[0])->data, "rb");
-    if (!f) return mal_error("slurp: cannot open '%.200s'", ((Str *)args[0])->data);
+    FILE *f = fopen(path, "rb");
+    if (!f) return mal_error("%s: cannot open '%.200s'", who, path);
     StrBuf b;
     sb_init(&b);
     char chunk[4096];
@@ -115,6 +113,13 @@ static V c_slurp(V *args, int argc)
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) sb_add(&b, chunk, n);
     fclose(f);
     return sb_finish(&b);
+}
+
+static V c_slurp(V *args, int argc)
+{
+    (void)argc;
+    if (tag_of(args[0]) != T_STR) return type_error("slurp", "a string", args[0]);
+    return read_file(((Str *)args[0])->data, "slurp");
 }
 
 static V c_readline(V *args, int argc)

@@ -36,15 +36,7 @@ static void print_error(void)
 /* Reads and evaluates every form of a file in the top-level environment. */
 static V load_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return mal_error("load-file: cannot open '%.200s'", path);
-    StrBuf b;
-    sb_init(&b);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) sb_add(&b, chunk, n);
-    fclose(f);
-    Str *src = sb_finish(&b);
+    Str *src = read_file(path, "load-file");
     if (!src) return NULL;
     V forms = read_all(src->data, src->len, path);
     M_DECREF(src);

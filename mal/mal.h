@@ -211,6 +211,7 @@ int  sb_init(StrBuf *b);
 void sb_add(StrBuf *b, const char *s, size_t n);
 static inline void sb_adds(StrBuf *b, const char *s) { sb_add(b, s, strlen(s)); }
 Str *sb_finish(StrBuf *b); /* NULL + exception (out of memory) */
+Str *read_file(const char *path, const char *who); /* NULL + exception naming who */
 void sb_drop(StrBuf *b);
 
 /* ---- environments ---- */
