@@ -106,9 +106,9 @@ FUZZ_SECONDS ?= 60
 FUZZ_ARGS    ?=
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_SRCS    := $(wildcard src/*.c) tests/fuzz/fuzz_ops.c
+FUZZ_SRCS    := $(wildcard src/*.c src/tools/*.c) tests/fuzz/fuzz_ops.c
 
-$(FUZZ_DIR)/fuzz_ops: $(FUZZ_SRCS) $(wildcard src/*.h include/*.h) tests/model_ops.h
+$(FUZZ_DIR)/fuzz_ops: $(FUZZ_SRCS) $(wildcard src/*.h src/tools/*.h include/*.h) tests/model_ops.h
 	@mkdir -p $(FUZZ_DIR)/corpus
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iinclude -Isrc $(FUZZ_SRCS) -o $@ -lpthread
 

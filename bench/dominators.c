@@ -1,5 +1,5 @@
 /* dominators.c — what retained sizes cost: rc_top_retainers (the whole
- * dominator tree of the heap, src/retained.c) on a heap of N objects.
+ * dominator tree of the heap, src/tools/retained.c) on a heap of N objects.
  *
  *   cc -O2 -Iinclude bench/dominators.c build/release/librecycle.a -lpthread -o /tmp/dom
  *   /tmp/dom [--n=1000000] [--runs=3]

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "internal.h"
+#include "hooks.h" /* rc__tools_*: the leak-hunting tools, when on */
 
 #include <stdlib.h>
 #include <time.h>

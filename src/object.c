@@ -4,6 +4,7 @@
  * release, free), done without unbounded recursion.
  */
 #include "internal.h"
+#include "hooks.h" /* rc__tools_*: the leak-hunting tools, when on */
 
 #include <stdlib.h>
 

@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
 #include "internal.h"
+#include "tools/tools.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-/* test_monitor.c — the live monitor (src/monitor.c, layout src/monitor.h):
+/* test_monitor.c — the live monitor (src/tools/monitor.c, layout src/tools/monitor.h):
  * off by default with nothing to pay (no tools, no file), on through
  * rc_config.monitor or RECYCLE_MONITOR; the figures a reader gets (bytes as
  * the allocator counts them, tracked objects per generation, types,
@@ -10,7 +10,8 @@
 #define _GNU_SOURCE
 #include "check.h"
 #include "internal.h"
-#include "monitor.h"
+#include "tools/tools.h"
+#include "tools/monitor.h"
 
 #include <fcntl.h>
 #include <pthread.h>

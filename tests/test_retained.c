@@ -1,4 +1,4 @@
-/* test_retained.c — retained sizes (src/retained.c): rc_retained_of and
+/* test_retained.c — retained sizes (src/tools/retained.c): rc_retained_of and
  * rc_top_retainers against a brute-force oracle on random graphs (cycles,
  * shared subgraphs, objects held from outside, the garbage list, cyclic
  * garbage not yet collected), with the predecessor lists cut down so the
@@ -14,6 +14,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
 #include "internal.h"
+#include "tools/tools.h"
 
 /* ------------------------------------------------------------------ */
 /* A container with a variable number of slots, and atomic blobs       */

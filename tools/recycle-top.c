@@ -4,8 +4,8 @@
  *
  * The process publishes them when run with RECYCLE_MONITOR=1 (or
  * rc_config.monitor = 1): one file of shared memory per heap, whose layout
- * and seqlock are in src/monitor.h.  Live, the screen refreshes every second
- * (--delay) and takes keys: b, o, c, p sort the heaps by bytes in use,
+ * and seqlock are in src/tools/monitor.h.  Live, the screen refreshes every
+ * second (--delay) and takes keys: b, o, c, p sort the heaps by bytes in use,
  * objects, collections, longest pause; t sorts the types by bytes or count;
  * n / j / down / tab and N / k / up select the next or previous heap, whose
  * top types are listed below the heaps; q quits.  --once prints the figures

@@ -18,7 +18,7 @@
  * hence site_sample).  They start at the caller of rc_new_at: the frames of
  * the library, up to that caller's return address, are dropped.
  */
-#include "internal.h"
+#include "tools.h"
 
 #include <execinfo.h>
 #include <stdlib.h>

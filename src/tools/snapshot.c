@@ -10,7 +10,7 @@
  * snapshot, by growth in a diff.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "internal.h"
+#include "tools.h"
 
 #include <execinfo.h>
 #include <stdlib.h>

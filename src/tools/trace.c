@@ -24,7 +24,7 @@
  * inner scopes' work included.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "internal.h"
+#include "tools.h"
 
 #include <fcntl.h>
 #include <stdlib.h>

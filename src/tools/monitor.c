@@ -20,7 +20,7 @@
  * parent's monitors; its first publication gives each a file of its own.
  */
 #define _GNU_SOURCE /* O_CLOEXEC */
-#include "internal.h"
+#include "tools.h"
 #include "monitor.h"
 
 #include <fcntl.h>

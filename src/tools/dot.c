@@ -14,7 +14,7 @@
  * what is left out summarised as "... N more".
  */
 #define _POSIX_C_SOURCE 200809L
-#include "internal.h"
+#include "tools.h"
 
 #include <stdlib.h>
 

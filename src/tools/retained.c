@@ -70,7 +70,7 @@
  * timings (bench/dominators.c).
  */
 #define _POSIX_C_SOURCE 200809L
-#include "internal.h"
+#include "tools.h"
 
 #include <stdlib.h>
 

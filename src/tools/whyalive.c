@@ -33,7 +33,7 @@
  * heap->objs, any other after those, through a pointer map.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "internal.h"
+#include "tools.h"
 
 #include <execinfo.h>
 #include <stdlib.h>
