@@ -225,28 +225,31 @@ static void finish_graph(rc_heap *h, graph *g)
 }
 
 /* Checks every object of g, and the top retainers, against the oracle.
- * max_preds > 0 cuts the predecessor lists (windows, single passes). */
-static bool check_graph(rc_heap *h, const graph *g, size_t max_preds, bool public_calls)
+ * max_preds > 0 cuts the predecessor lists (windows, single passes);
+ * max_stack > 0 makes the depth-first search give up its lists and what it
+ * keeps for the semidominators once its stack grows past that. */
+static bool check_graph(rc_heap *h, const graph *g, size_t max_preds, size_t max_stack,
+                        bool public_calls)
 {
     bool ok = true, set[MAXN][MAXN];
     rc_retained want[MAXN];
     for (int x = 0; x < g->n; x++) want[x] = oracle(g, x, set[x]);
 
     rc__dom d;
-    REQUIRE(rc__dom_build_with(&d, h, max_preds) == 0);
+    REQUIRE(rc__dom_build_with(&d, h, max_preds, max_stack) == 0);
     for (int x = 0; x < g->n && ok; x++) {
         uint32_t v = rc__dom_vertex(&d, g->obj[x]);
         size_t objects = v ? d.count[v] : 0, bytes = v ? (size_t)d.bytes[v] : 0;
         if (objects != want[x].objects || bytes != want[x].bytes) {
             fprintf(stderr, "object %d: retained %zu objects %zu bytes, oracle %zu %zu "
-                            "(max_preds %zu)\n",
-                    x, objects, bytes, want[x].objects, want[x].bytes, max_preds);
+                            "(max_preds %zu, max_stack %zu)\n",
+                    x, objects, bytes, want[x].objects, want[x].bytes, max_preds, max_stack);
             ok = false;
         }
     }
     CHECK_LE(d.peak, d.budget);
     rc__dom_free(&d);
-    if (!ok || max_preds || !public_calls) return ok;
+    if (!ok || max_preds || max_stack || !public_calls) return ok;
 
     /* The public calls agree, and leave the heap as it was. */
     for (int x = 0; x < g->n; x++) {
@@ -314,9 +317,11 @@ TEST(retained_sizes_match_the_oracle_on_random_graphs)
         shared += any_shared;
         /* Every graph against the tree; one in 8 through every public call
          * too (a tree per object: the slow part in debug builds). */
-        bool ok = check_graph(h, &g, 0, i % 8 == 0);
+        bool ok = check_graph(h, &g, 0, 0, i % 8 == 0);
         /* Tiny predecessor room: one window per vertex or less. */
-        ok = ok && check_graph(h, &g, 1 + (size_t)(i % 3), false);
+        ok = ok && check_graph(h, &g, 1 + (size_t)(i % 3), 0, false);
+        /* A stack that must give way: the search keeps nothing for 3. */
+        if (i % 2 == 0) ok = ok && check_graph(h, &g, 0, 1 + (size_t)(i % 5), false);
         if (!ok) {
             fprintf(stderr, "graph %ld of seed %llu differs\n", i, (unsigned long long)seed);
             CHECK(ok);
@@ -366,7 +371,7 @@ TEST(retained_memory_stays_within_32_bytes_per_object)
     size_t limits[] = {0, 1000, 1};
     for (size_t l = 0; l < 3; l++) {
         rc__dom d;
-        REQUIRE(rc__dom_build_with(&d, h, limits[l]) == 0);
+        REQUIRE(rc__dom_build_with(&d, h, limits[l], 0) == 0);
         CHECK_UEQ(d.objects, N);
         CHECK_UEQ(d.n, N + 1);
         CHECK_LE(d.peak, (size_t)N * 32 + (64u << 10));
@@ -377,6 +382,13 @@ TEST(retained_memory_stays_within_32_bytes_per_object)
         rc__dom_free(&d);
         if (l == 1) break; /* one vertex per pass (limit 1) is for small graphs */
     }
+    /* A search whose stack gives way (it keeps nothing for the
+     * semidominators): the same tree, within the same bound. */
+    rc__dom d;
+    REQUIRE(rc__dom_build_with(&d, h, 0, 64) == 0);
+    CHECK_LE(d.peak, (size_t)N * 32 + (64u << 10));
+    CHECK_UEQ(d.count[rc__dom_vertex(&d, o[0])], N);
+    rc__dom_free(&d);
     CHECK_EQ(rc_heap_check(h, stderr), 0);
     rc_decref(o[0]);
     free(o);

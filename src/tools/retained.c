@@ -28,15 +28,19 @@
  *   5. sizes  each vertex's bytes (block and buffers) and 1 object, added
  *             into its idom from the highest number down (idom(w) < w).
  *
- * Step 3 needs each vertex's predecessors, which nothing indexes.  Most
- * objects have one referrer: a vertex whose only predecessor is its DFS
- * parent has semi = parent, and a vertex R precedes has semi = 0, so
- * neither needs a list.  The others' lists are gathered by traversing the
- * reached objects once, into as much memory as the budget leaves; when
- * they do not fit, the vertices are done in windows of decreasing numbers,
- * one traversal per window (a vertex with more predecessors than fit is a
+ * Step 3 needs each vertex's predecessors, which nothing indexes; the
+ * search of step 2 meets every one of them.  Those below a vertex (v < w)
+ * each pushed it, and only the least counts: the search keeps it.  Those
+ * above (v > w) meet w numbered already, and the search files them in
+ * w's list, laid out at w's numbering with room for its count's worth (a
+ * vertex R precedes, or with one reference, has semi fixed and no list).
+ * So while the lists fit, nothing but the search traverses the heap for
+ * step 3.  When they do not, the vertices that needed a list have their
+ * predecessors counted and gathered by traversals of step 3's own, into as
+ * much memory as the budget leaves: in windows of decreasing numbers, one
+ * traversal per window (a vertex with more predecessors than fit is a
  * window of its own whose predecessors are folded in as the traversal
- * meets them).
+ * meets them).  "2. Depth-first search" below has the details.
  *
  * ==== Memory: at most 32 bytes per object ====
  *
@@ -47,13 +51,19 @@
  * heap->objs.  So numbering costs no memory.  What is allocated, for n
  * reached objects of N live ones (n <= N + 1):
  *
- *   dfs      parent 4n, and the DFS stack: object and parent, 12 bytes an
- *            entry, at most 2 entries per object still waiting (a pushed
- *            object pushed again leaves a hole that compaction removes):
- *            at most 28 bytes per object;
- *   semi     parent 4n, semi 4n, label 4n, ancestor 4n, predecessor counts
- *            4n, the compression stack 4n: 24n, and the predecessor lists
- *            in what is left of the budget (>= 8 bytes per object);
+ *   dfs      parent 4n, semi 4n, cnt 4n, the lists (at most what the
+ *            budget leaves once step 3's 12n is set aside, and no more
+ *            than the counts of objects with more than one reference
+ *            add up to), and the DFS stack: object and pusher, 12 bytes
+ *            an entry, at most 2 entries per object still waiting or
+ *            numbered with its first entry still on the stack.  The stack
+ *            grows into what is left; when that is not enough, the lists
+ *            go, then semi and cnt (and the first entries), which leaves
+ *            the stack at least 28 bytes per object;
+ *   semi     parent 4n, semi 4n, cnt 4n, the forest (ancestor and least
+ *            semi) 8n, the compression stack 4n: 24n, and the lists, or
+ *            the gathered lists in what is left of the budget (>= 8 bytes
+ *            per object);
  *   after    idom 4n, bytes 8n, objects 4n: 16n (the group and dominator
  *            tree walks add 12n: 28n).
  *
@@ -64,10 +74,14 @@
  *
  * ==== Cost ====
  *
- * Four traversals of the reached objects (count, dfs, predecessor counts
- * and lists; one more per extra window), three walks of the allocator's
- * blocks, and near-linear work on arrays.  docs/BENCHMARKS.md has the
- * timings (bench/dominators.c).
+ * Two traversals of the reached objects (count, dfs) while the lists fit,
+ * two more otherwise (predecessor counts and lists; one more per extra
+ * window), four walks of the allocator's blocks, and near-linear work on
+ * arrays.  The time is cache misses: every reference read in a traversal
+ * is a random read of its referent's header.  Step 1 keeps RING of them
+ * in flight (a prefetch ring, as the collector's); the search cannot
+ * reorder its references.  docs/BENCHMARKS.md has the timings
+ * (bench/dominators.c).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "tools.h"
@@ -150,19 +164,38 @@ static int count_init(void *block, void *arg)
     rc__head *hd = rc__head_of_block(block);
     hd->gc = hd->refcnt;
     d->objects++;
+    if (hd->refcnt >= 2) d->shared_refs += hd->refcnt; /* 2.'s lists need no more */
     return 0;
+}
+
+/* The references are worked on RING of them later than traverse reports
+ * them, their headers prefetched meanwhile: one cache miss per reference is
+ * what this step costs, and the ring keeps RING of them in flight. */
+#define RING 16u
+typedef struct count_ctx {
+    rc__dom *d;
+    void    *ring[RING];
+    size_t   n;        /* references reported (the ring's write position) */
+} count_ctx;
+
+static inline void uncount(count_ctx *c, void *p)
+{
+    if (((uintptr_t)p & 15) != 0 || !rc__alloc_owns(c->d->h->alloc, rc__block_of(RC__HEAD(p)))) {
+        c->d->foreign = true; /* not an object of this heap: ignored, and checked from now on */
+        return;
+    }
+    if (rc__visible(RC__HEAD(p)) && RC__HEAD(p)->gc > 0) RC__HEAD(p)->gc--;
 }
 
 static int visit_uncount(void **slot, void *arg)
 {
-    rc__dom *d = arg;
+    count_ctx *c = arg;
     void *p = *slot;
     if (!p) return 0;
-    if (((uintptr_t)p & 15) != 0 || !rc__alloc_owns(d->h->alloc, rc__block_of(RC__HEAD(p)))) {
-        d->foreign = true; /* not an object of this heap: ignored, and checked from now on */
-        return 0;
-    }
-    if (rc__visible(RC__HEAD(p)) && RC__HEAD(p)->gc > 0) RC__HEAD(p)->gc--;
+    __builtin_prefetch(RC__HEAD(p), 1, 3);
+    void **at = &c->ring[c->n++ % RING];
+    if (c->n > RING) uncount(c, *at);
+    *at = p;
     return 0;
 }
 
@@ -174,60 +207,185 @@ static int count_block(void *block, void *arg)
     return 0;
 }
 
+static void count_external(rc__dom *d)
+{
+    count_ctx c = {.d = d};
+    rc__walk_objects(d->h, count_block, &c);
+    for (size_t i = c.n > RING ? c.n - RING : 0; i < c.n; i++) uncount(&c, c.ring[i % RING]);
+}
+
 /* ------------------------------------------------------------------ */
-/* 2. Depth-first search                                               */
+/* 2. Depth-first search, and the predecessors it meets                */
 /* ------------------------------------------------------------------ */
 /* The stack holds every object seen but not yet numbered, with the vertex
- * that pushed it; an object pushed again moves to the top (its old entry
- * becomes a hole), which is what a depth-first search that pushes all of
- * a vertex's successors at once does, with each object on the stack once. */
+ * that pushed it; an object pushed again moves to the top, which is what a
+ * depth-first search that pushes all of a vertex's successors at once does.
+ * Its old entry becomes a hole, unless it is the object's first (tagged
+ * FIRST): that one stays, because its pusher is the least predecessor the
+ * object has below its own number.  (Every predecessor v < w was expanded
+ * before w was numbered, so it pushed w, and pushers come in increasing
+ * order.)  Popped after the object was numbered, the first entry gives
+ * that pusher to semi: 3. needs nothing else from the predecessors below
+ * a vertex.
+ *
+ * The search records the others too: an edge v -> w meeting a numbered w
+ * (w < v, which 3. must evaluate) goes into w's list, laid out in lists[]
+ * when w was numbered with room for refcnt(w) - 1 entries: its references
+ * bar the tree edge from its parent.  A vertex R precedes, or with one
+ * reference, needs no list.  So while the lists fit, the search is the only
+ * traversal 3. needs.  Otherwise it gives way, and 3. makes up with
+ * traversals of its own what the search no longer keeps:
+ *   - the lists do not fit (or the stack needs their memory): they go, and
+ *     every vertex that needed one is SHARED, its predecessors counted and
+ *     gathered by 3.;
+ *   - the stack needs more: semi, cnt and the first entries go too (FULL),
+ *     and 3. starts from the DFS parents, every vertex SHARED.
+ * A vertex whose list overflows (a traverse that reports more references
+ * than the count holds) is SHARED on its own. */
+
+#define FIRST  ((uintptr_t)1) /* stack entry: the object's first (objects are 16-aligned) */
+#define LISTED 0x40000000u    /* cnt[]: LISTED | the vertex's list's offset in lists[] */
+
+typedef struct semi_ctx {
+    rc__dom  *d;
+    uint32_t *semi;    /* 2.: the least pusher (R: 0); 3.: the semidominator */
+    uint32_t *cnt;     /* 0: no list; LISTED | offset; SHARED | count (3. gathers) */
+    uint32_t *lists;   /* 2.'s lists, each [count][entries...]; NULL once given up */
+    size_t    nlists, used; /* their room and use, in entries */
+    size_t    vsize;   /* bytes of semi and cnt: (objects + 1) * 4 */
+    bool      full;    /* 2. kept nothing: 3. starts from parent[] */
+    struct link { uint32_t anc, best; } *link; /* the forest, by vertex */
+    uint32_t *cstack;
+    uint32_t *preds;   /* 3.'s window of gathered lists */
+    size_t    npreds;  /* their room, in entries */
+    uint32_t  lo, hi;  /* the window: vertices [lo, hi) */
+    uint32_t  cur;     /* the vertex whose successors are visited */
+    uint32_t  stream;  /* a vertex done as it is met, or 0 */
+    bool      fill;
+} semi_ctx;
 
 typedef struct dfs {
     rc__dom  *d;
-    void    **obj;
+    semi_ctx *c;
+    void    **obj;     /* | FIRST for an object's first entry */
     uint32_t *from;    /* pushing vertex, | ROOT_BIT when R precedes */
-    size_t    top, cap, live;
+    size_t    top, cap, ocap, fcap; /* ocap, fcap: each array's room */
+    size_t    max_cap; /* tests: the room before the search gives way (0: the budget's) */
     uint32_t  cur;     /* the vertex being expanded */
     bool      failed;
 } dfs;
 
-static bool dfs_room(dfs *s)
+static void drop_lists(semi_ctx *c)
 {
-    if (s->top < s->cap) return true;
-    /* Compact: holes out, positions renumbered in the headers. */
-    size_t k = 0;
-    for (size_t i = 0; i < s->top; i++) {
-        if (!s->obj[i]) continue;
-        s->obj[k] = s->obj[i];
-        s->from[k] = s->from[i];
-        RC__HEAD(s->obj[k])->gc = PUSHED | (uint32_t)k;
-        k++;
+    dom_release(c->d, c->lists, c->nlists * sizeof *c->lists);
+    c->lists = NULL;
+    c->nlists = c->used = 0;
+}
+
+/* The stack needs memory: the lists go first, then semi, cnt and the first
+ * entries.  False when nothing is left to give. */
+static bool give_way(dfs *s)
+{
+    semi_ctx *c = s->c;
+    if (c->lists) {
+        drop_lists(c);
+        return true;
     }
-    s->top = k;
-    if (k < s->cap / 2) return true;
-    size_t cap = s->cap * 2;
-    void **o = dom_grow(s->d, s->obj, s->cap * sizeof *o, cap * sizeof *o);
-    if (!o) return false;
-    s->obj = o;
-    uint32_t *f = dom_grow(s->d, s->from, s->cap * sizeof *f, cap * sizeof *f);
-    if (!f) return false;
-    s->from = f;
-    s->cap = cap;
+    if (c->full) return false;
+    dom_release(s->d, c->semi, c->vsize);
+    dom_release(s->d, c->cnt, c->vsize);
+    c->semi = c->cnt = NULL;
+    c->full = true;
+    for (size_t i = 0; i < s->top; i++) {
+        uintptr_t e = (uintptr_t)s->obj[i];
+        if (!(e & FIRST)) continue;
+        void *o = (void *)(e & ~FIRST);
+        s->obj[i] = RC__HEAD(o)->gc == (PUSHED | (uint32_t)i) ? o : NULL;
+    }
     return true;
 }
 
-static bool dfs_push(dfs *s, void *obj, uint32_t from)
+/* Holes out, positions renumbered in the headers of the objects whose
+ * entry it is (a first entry below the object's own keeps its place). */
+static void dfs_compact(dfs *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->top; i++) {
+        void *e = s->obj[i];
+        if (!e) continue;
+        rc__head *hd = RC__HEAD((void *)((uintptr_t)e & ~FIRST));
+        if (hd->gc == (PUSHED | (uint32_t)i)) hd->gc = PUSHED | (uint32_t)k;
+        s->obj[k] = e;
+        s->from[k] = s->from[i];
+        k++;
+    }
+    s->top = k;
+}
+
+static bool dfs_room(dfs *s)
+{
+    while (s->top >= s->cap) {
+        dfs_compact(s);
+        if (s->top < s->cap / 2) return true;
+        size_t cap = s->cap * 2;
+        if (s->c->full || !s->max_cap || cap <= s->max_cap) {
+            if (s->ocap < cap) {
+                void **o = dom_grow(s->d, s->obj, s->ocap * sizeof *o, cap * sizeof *o);
+                if (o) s->obj = o, s->ocap = cap;
+            }
+            if (s->ocap >= cap && s->fcap < cap) {
+                uint32_t *f = dom_grow(s->d, s->from, s->fcap * sizeof *f, cap * sizeof *f);
+                if (f) s->from = f, s->fcap = cap;
+            }
+            if (s->ocap >= cap && s->fcap >= cap) {
+                s->cap = cap;
+                return true;
+            }
+        }
+        if (!give_way(s)) return false;
+    }
+    return true;
+}
+
+static bool dfs_push(dfs *s, void *obj, uint32_t from, bool first)
 {
     if (!dfs_room(s) || s->top >= PUSHED) {
         s->failed = true;
         return false;
     }
-    s->obj[s->top] = obj;
+    s->obj[s->top] = first && !s->c->full ? (void *)((uintptr_t)obj | FIRST) : obj;
     s->from[s->top] = from;
     RC__HEAD(obj)->gc = PUSHED | (uint32_t)s->top;
     s->top++;
-    s->live++;
     return true;
+}
+
+/* w is numbered now: its semi so far, and room for its list. */
+static void number(semi_ctx *c, uint32_t w, uint32_t from, uint32_t refcnt)
+{
+    bool root = (from & ROOT_BIT) != 0;
+    c->semi[w] = root ? 0 : from;
+    if (root || refcnt < 2) {
+        c->cnt[w] = 0;
+        return;
+    }
+    if (c->lists && refcnt > c->nlists - c->used) drop_lists(c);
+    if (!c->lists) {
+        c->cnt[w] = SHARED;
+        return;
+    }
+    c->cnt[w] = LISTED | (uint32_t)c->used;
+    c->lists[c->used] = 0;
+    c->used += refcnt;
+}
+
+/* An edge v -> w, w numbered before v. */
+static void back_edge(semi_ctx *c, uint32_t w, uint32_t v, uint32_t refcnt)
+{
+    if (!c->lists || (c->cnt[w] & (SHARED | LISTED)) != LISTED) return;
+    uint32_t *l = c->lists + (c->cnt[w] & ~LISTED);
+    if (l[0] + 1 < refcnt) l[1 + l[0]++] = v;
+    else c->cnt[w] = SHARED; /* more references than its count: 3. gathers them */
 }
 
 static int visit_push(void **slot, void *arg)
@@ -236,14 +394,17 @@ static int visit_push(void **slot, void *arg)
     void *t = *slot;
     if (!is_object(s->d, t)) return 0;
     uint32_t st = RC__HEAD(t)->gc, root = 0;
-    if (st < PUSHED) return 0; /* numbered already */
-    if (st != UNSEEN) {        /* waiting: move it to the top */
+    if (st < PUSHED) { /* numbered already */
+        if (st != s->cur) back_edge(s->c, st, s->cur, RC__HEAD(t)->refcnt);
+        return 0;
+    }
+    bool first = st == UNSEEN;
+    if (!first) { /* waiting: move it to the top */
         uint32_t pos = st & ~PUSHED;
         root = s->from[pos] & ROOT_BIT;
-        s->obj[pos] = NULL;
-        s->live--;
+        if (!((uintptr_t)s->obj[pos] & FIRST)) s->obj[pos] = NULL; /* the first entry stays */
     }
-    return dfs_push(s, t, s->cur | root) ? 0 : 1;
+    return dfs_push(s, t, s->cur | root, first) ? 0 : 1;
 }
 
 /* Roots: held from outside (external count in gc), else unseen. */
@@ -251,37 +412,60 @@ static int dfs_roots(void *block, void *arg)
 {
     dfs *s = arg;
     rc__head *hd = rc__head_of_block(block);
-    if (hd->gc > 0) return dfs_push(s, rc__obj_of(hd), ROOT_BIT) ? 0 : 1;
+    if (hd->gc > 0) return dfs_push(s, rc__obj_of(hd), ROOT_BIT, true) ? 0 : 1;
     hd->gc = UNSEEN;
     return 0;
 }
 
-static int run_dfs(rc__dom *d)
+static int run_dfs(rc__dom *d, semi_ctx *c, size_t max_stack)
 {
     rc_heap *h = d->h;
-    dfs s = {.d = d, .cap = 1024};
+    size_t cap0 = max_stack && max_stack < 1024 ? max_stack : 1024;
+    dfs s = {.d = d, .c = c, .cap = cap0, .ocap = cap0, .fcap = cap0, .max_cap = max_stack};
+    c->vsize = (d->objects + 1) * sizeof(uint32_t);
+    d->parent = dom_alloc(d, c->vsize);
+    c->semi = dom_alloc(d, c->vsize);
+    c->cnt = dom_alloc(d, c->vsize);
     s.obj = dom_alloc(d, s.cap * sizeof *s.obj);
     s.from = dom_alloc(d, s.cap * sizeof *s.from);
-    d->parent = dom_alloc(d, (d->objects + 1) * sizeof *d->parent);
     int err = RC_ENOMEM;
-    if (!s.obj || !s.from || !d->parent) goto out;
+    if (!d->parent || !c->semi || !c->cnt || !s.obj || !s.from) goto out;
+    /* The lists get what the budget leaves once 3.'s label, ancestor and
+     * compression stack (12 bytes a vertex) are set aside. */
+    size_t reserve = 3 * c->vsize, room = 0;
+    if (d->budget - d->mem > reserve) room = (d->budget - d->mem - reserve) / sizeof(uint32_t);
+    if (room > d->shared_refs) room = d->shared_refs;
+    if (room > LISTED - 1) room = LISTED - 1;
+    if (d->max_preds && room > d->max_preds) room = d->max_preds;
+    if (room) c->lists = dom_alloc(d, room * sizeof *c->lists);
+    if (c->lists) c->nlists = room;
+
     rc__walk_objects(h, dfs_roots, &s);
     for (size_t i = 0; i < h->garbage.len && !s.failed; i++) {
         void *o = h->garbage.v[i];
         if (!rc__visible(RC__HEAD(o))) continue;
         uint32_t st = RC__HEAD(o)->gc;
-        if (st == UNSEEN) dfs_push(&s, o, ROOT_BIT);
+        if (st == UNSEEN) dfs_push(&s, o, ROOT_BIT, true);
         else if (st >= PUSHED) s.from[st & ~PUSHED] |= ROOT_BIT;
     }
     uint32_t n = 1;
     d->parent[0] = 0;
+    if (!c->full) c->semi[0] = c->cnt[0] = 0;
     while (s.top > 0 && !s.failed) {
         s.top--;
-        void *o = s.obj[s.top];
-        if (!o) continue;
-        s.live--;
-        d->parent[n] = s.from[s.top];
+        void *e = s.obj[s.top];
+        if (!e) continue;
+        void *o = (void *)((uintptr_t)e & ~FIRST);
+        uint32_t st = RC__HEAD(o)->gc, from = s.from[s.top];
+        if (st != (PUSHED | (uint32_t)s.top)) { /* a first entry; o is numbered */
+            if (((uintptr_t)e & FIRST) && !c->full && st < PUSHED &&
+                (from & ~ROOT_BIT) < c->semi[st])
+                c->semi[st] = from & ~ROOT_BIT;
+            continue;
+        }
+        d->parent[n] = from;
         RC__HEAD(o)->gc = n;
+        if (!c->full) number(c, n, from, RC__HEAD(o)->refcnt);
         s.cur = n++;
         const rc_type *t = rc__type(RC__HEAD(o));
         if (t->traverse) t->traverse(o, visit_push, &s);
@@ -290,8 +474,8 @@ static int run_dfs(rc__dom *d)
     d->n = n;
     err = 0;
 out:
-    dom_release(d, s.obj, s.cap * sizeof *s.obj);
-    dom_release(d, s.from, s.cap * sizeof *s.from);
+    dom_release(d, s.obj, s.ocap * sizeof *s.obj);
+    dom_release(d, s.from, s.fcap * sizeof *s.from);
     return err;
 }
 
@@ -299,31 +483,29 @@ out:
 /* 3. Semidominators                                                   */
 /* ------------------------------------------------------------------ */
 
-typedef struct semi_ctx {
-    rc__dom  *d;
-    uint32_t *semi, *label, *anc, *cnt, *cstack;
-    uint32_t *preds;   /* the window's lists */
-    size_t    npreds;  /* their room, in entries */
-    uint32_t  lo, hi;  /* the window: vertices [lo, hi) */
-    uint32_t  cur;     /* the vertex whose successors are visited */
-    uint32_t  stream;  /* a vertex done as it is met, or 0 */
-    bool      fill;
-} semi_ctx;
-
 /* The least semi on v's path to the root of its tree in the forest of
- * the vertices > w (linked to their DFS parents as they are done). */
+ * the vertices > w (linked to their DFS parents as they are done), with
+ * path compression; v > w.  Each vertex's link holds its ancestor and the
+ * least semi on the path up to it (its own semi when it was done), so a
+ * step of the walk is one 8-byte read. */
 static uint32_t eval(semi_ctx *c, uint32_t v, uint32_t w)
 {
-    if (v <= w) return v;
-    uint32_t *anc = c->anc, *label = c->label, *semi = c->semi;
+    struct link *l = c->link;
     size_t sp = 0;
-    for (uint32_t x = v; anc[x] > w; x = anc[x]) c->cstack[sp++] = x;
+    for (uint32_t x = v; l[x].anc > w; x = l[x].anc) c->cstack[sp++] = x;
     while (sp > 0) {
-        uint32_t x = c->cstack[--sp], a = anc[x];
-        if (semi[label[a]] < semi[label[x]]) label[x] = label[a];
-        anc[x] = anc[a];
+        uint32_t x = c->cstack[--sp], a = l[x].anc;
+        if (l[a].best < l[x].best) l[x].best = l[a].best;
+        l[x].anc = l[a].anc;
     }
-    return label[v];
+    return l[v].best;
+}
+
+/* What predecessor v offers w's semi: v itself below w, else the least
+ * semi on its path (semi[v] is final only for v > w). */
+static inline uint32_t candidate(semi_ctx *c, uint32_t v, uint32_t w)
+{
+    return v <= w ? v : eval(c, v, w);
 }
 
 static inline uint32_t vertex_of(const void *obj)
@@ -340,13 +522,13 @@ static int visit_pred(void **slot, void *arg)
     if (w == 0 || !(c->cnt[w] & SHARED)) return 0;
     if (c->stream) {
         if (w == c->stream) {
-            uint32_t s = c->semi[eval(c, c->cur, w)];
+            uint32_t s = candidate(c, c->cur, w);
             if (s < c->semi[w]) c->semi[w] = s;
         }
         return 0;
     }
     if (!c->fill) {
-        c->cnt[w]++; /* counting: SHARED is set later */
+        c->cnt[w]++; /* counting */
         return 0;
     }
     if (w >= c->lo && w < c->hi) c->preds[(--c->cnt[w]) & ~SHARED] = c->cur;
@@ -364,68 +546,82 @@ static int pred_block(void *block, void *arg)
     return 0;
 }
 
-/* Counting pass: every reached edge into a vertex R does not precede.
- * Counted with SHARED set on every candidate, so visit_pred counts. */
+/* Counting pass: every reached edge into a SHARED vertex.  One
+ * predecessor: the DFS parent, which semi holds already; no list. */
 static void count_preds(semi_ctx *c)
 {
     uint32_t n = c->d->n;
-    for (uint32_t w = 1; w < n; w++) c->cnt[w] = c->d->parent[w] & ROOT_BIT ? 0 : SHARED;
-    c->cnt[0] = 0;
+    for (uint32_t w = 1; w < n; w++)
+        if (c->cnt[w] & SHARED) c->cnt[w] = SHARED;
     c->fill = false;
     c->stream = 0;
     rc__walk_objects(c->d->h, pred_block, c);
-    /* One predecessor: the DFS parent, no list. */
     for (uint32_t w = 1; w < n; w++)
-        if ((c->cnt[w] & ~SHARED) < 2) c->cnt[w] = 0;
+        if ((c->cnt[w] & SHARED) && (c->cnt[w] & ~SHARED) < 2) c->cnt[w] = 0;
 }
 
-/* semi for w, all of whose predecessors are in its list (or folded in). */
+/* semi for w: its least pusher (2.), and what its list gives, the list
+ * being 2.'s (LISTED) or the window's (SHARED: preds[lo_at..hi_at)). */
 static void finish_vertex(semi_ctx *c, uint32_t w, uint32_t lo_at, uint32_t hi_at)
 {
-    uint32_t p = c->d->parent[w];
-    if (p & ROOT_BIT) {
-        c->semi[w] = 0;
+    uint32_t cw = c->cnt[w], s = c->semi[w];
+    const uint32_t *p;
+    size_t k;
+    if (cw & SHARED) {
+        p = c->preds + lo_at;
+        k = hi_at - lo_at;
+    } else if (cw & LISTED) {
+        p = c->lists + (cw & ~LISTED);
+        k = *p++;
+    } else {
         return;
     }
-    if (!(c->cnt[w] & SHARED)) {
-        c->semi[w] = p;
-        return;
+    for (size_t i = 0; i < k; i++) {
+        uint32_t x = candidate(c, p[i], w);
+        if (x < s) s = x;
     }
-    for (uint32_t i = lo_at; i < hi_at; i++) {
-        uint32_t s = c->semi[eval(c, c->preds[i], w)];
-        if (s < c->semi[w]) c->semi[w] = s;
-    }
+    c->semi[w] = s;
 }
 
-static int run_semi(rc__dom *d)
+static int run_semi(rc__dom *d, semi_ctx *c)
 {
     uint32_t n = d->n;
     size_t v4 = (size_t)n * sizeof(uint32_t);
-    semi_ctx c = {.d = d};
-    c.semi = dom_alloc(d, v4);
-    c.label = dom_alloc(d, 2 * v4); /* label, then ancestor: one block */
-    c.cnt = dom_alloc(d, v4);
-    c.cstack = dom_alloc(d, v4);
     int err = RC_ENOMEM;
-    if (!c.semi || !c.label || !c.cnt || !c.cstack) goto out;
-    c.anc = c.label + n;
-    for (uint32_t v = 0; v < n; v++) {
-        c.semi[v] = c.label[v] = v;
-        c.anc[v] = d->parent[v] & ~ROOT_BIT;
+    if (c->full) { /* every vertex SHARED, semi from the DFS parent */
+        c->semi = dom_alloc(d, c->vsize);
+        c->cnt = dom_alloc(d, c->vsize);
+        if (!c->semi || !c->cnt) goto out;
+        for (uint32_t w = 0; w < n; w++) {
+            bool root = w == 0 || (d->parent[w] & ROOT_BIT);
+            c->semi[w] = root ? 0 : d->parent[w];
+            c->cnt[w] = root ? 0 : SHARED;
+        }
     }
-    count_preds(&c);
+    c->link = dom_alloc(d, n * sizeof *c->link);
+    c->cstack = dom_alloc(d, v4);
+    if (!c->link || !c->cstack) goto out;
+    bool gather = false;
+    for (uint32_t v = 0; v < n; v++) {
+        c->link[v].anc = d->parent[v] & ~ROOT_BIT;
+        c->link[v].best = c->semi[v]; /* final once v is done */
+        if (!c->lists && (c->cnt[v] & (SHARED | LISTED)) == LISTED) c->cnt[v] = SHARED;
+        gather |= (c->cnt[v] & SHARED) != 0;
+    }
 
-    /* The lists get what they need, or what the budget leaves. */
-    size_t total = 0;
-    for (uint32_t w = 1; w < n; w++)
-        if (c.cnt[w] & SHARED) total += c.cnt[w] & ~SHARED;
-    size_t room = (d->budget - d->mem) / sizeof(uint32_t);
-    if (room > total) room = total;
-    if (room > ((size_t)1 << 30)) room = (size_t)1 << 30;
-    if (d->max_preds && room > d->max_preds) room = d->max_preds;
-    c.npreds = room;
-    c.preds = room ? dom_alloc(d, room * sizeof(uint32_t)) : NULL;
-    if (!c.preds) c.npreds = 0;
+    if (gather) {
+        count_preds(c);
+        /* The gathered lists get what they need, or what the budget leaves. */
+        size_t total = 0;
+        for (uint32_t w = 1; w < n; w++)
+            if (c->cnt[w] & SHARED) total += c->cnt[w] & ~SHARED;
+        size_t room = (d->budget - d->mem) / sizeof(uint32_t);
+        if (room > total) room = total;
+        if (room > ((size_t)1 << 30)) room = (size_t)1 << 30;
+        if (d->max_preds && room > d->max_preds) room = d->max_preds;
+        c->preds = room ? dom_alloc(d, room * sizeof(uint32_t)) : NULL;
+        c->npreds = c->preds ? room : 0;
+    }
 
     uint32_t hi = n;
     while (hi > 1) {
@@ -433,60 +629,61 @@ static int run_semi(rc__dom *d)
         uint32_t lo = hi;
         size_t used = 0;
         while (lo > 1) {
-            size_t k = (c.cnt[lo - 1] & SHARED) ? (c.cnt[lo - 1] & ~SHARED) : 0;
-            if (used + k > c.npreds) break;
+            size_t k = (c->cnt[lo - 1] & SHARED) ? (c->cnt[lo - 1] & ~SHARED) : 0;
+            if (used + k > c->npreds) break;
             used += k;
             lo--;
         }
         if (lo == hi) { /* one vertex with more predecessors than fit */
             uint32_t w = hi - 1;
-            c.stream = w;
-            rc__walk_objects(d->h, pred_block, &c);
-            c.stream = 0;
-            /* semi[w] holds the least candidate: w is done (it has
-             * predecessors, so it is no root and has no parent-only list). */
-            hi = w;
+            c->stream = w;
+            rc__walk_objects(d->h, pred_block, c);
+            c->stream = 0;
+            c->link[w].best = c->semi[w];
+            hi = w; /* semi[w] holds the least candidate: w is done */
             continue;
         }
         /* Offsets: cnt becomes the end of each list, | SHARED; the fill
          * counts down, leaving it at the start. */
         size_t at = 0;
         for (uint32_t w = lo; w < hi; w++) {
-            if (!(c.cnt[w] & SHARED)) continue;
-            at += c.cnt[w] & ~SHARED;
-            c.cnt[w] = SHARED | (uint32_t)at;
+            if (!(c->cnt[w] & SHARED)) continue;
+            at += c->cnt[w] & ~SHARED;
+            c->cnt[w] = SHARED | (uint32_t)at;
         }
         if (used > 0) {
-            c.lo = lo;
-            c.hi = hi;
-            c.fill = true;
-            rc__walk_objects(d->h, pred_block, &c);
-            c.fill = false;
+            c->lo = lo;
+            c->hi = hi;
+            c->fill = true;
+            rc__walk_objects(d->h, pred_block, c);
+            c->fill = false;
         }
         /* A list ends where the next shared vertex's starts. */
         uint32_t next_start = (uint32_t)used;
         for (uint32_t w = hi; w-- > lo;) {
             uint32_t s0 = 0, s1 = 0;
-            if (c.cnt[w] & SHARED) {
-                s0 = c.cnt[w] & ~SHARED;
+            if (c->cnt[w] & SHARED) {
+                s0 = c->cnt[w] & ~SHARED;
                 s1 = next_start;
                 next_start = s0;
             }
-            finish_vertex(&c, w, s0, s1);
+            finish_vertex(c, w, s0, s1);
+            c->link[w].best = c->semi[w];
         }
         hi = lo;
     }
     err = 0;
 out:
-    dom_release(d, c.preds, c.npreds * sizeof(uint32_t));
-    dom_release(d, c.cnt, v4);
-    dom_release(d, c.cstack, v4);
-    dom_release(d, c.label, 2 * v4);
+    dom_release(d, c->preds, c->npreds * sizeof(uint32_t));
+    drop_lists(c);
+    dom_release(d, c->cnt, c->vsize);
+    dom_release(d, c->cstack, v4);
+    dom_release(d, c->link, n * sizeof *c->link);
     if (err) {
-        dom_release(d, c.semi, v4);
+        dom_release(d, c->semi, c->vsize);
         return err;
     }
-    d->count = c.semi; /* semi, kept for step 4, then reused */
+    d->count = c->semi; /* semi, kept for step 4, then reused */
     return 0;
 }
 
@@ -557,7 +754,7 @@ void rc__dom_free(rc__dom *d)
     }
     size_t v4 = (size_t)d->n * sizeof(uint32_t);
     dom_release(d, d->idom ? d->idom : d->parent, (d->objects + 1) * sizeof(uint32_t));
-    dom_release(d, d->count, v4);
+    dom_release(d, d->count, (d->objects + 1) * sizeof(uint32_t));
     dom_release(d, d->bytes, (size_t)d->n * sizeof *d->bytes);
     dom_release(d, d->fc, 2 * v4);
     dom_release(d, d->group, v4);
@@ -565,9 +762,9 @@ void rc__dom_free(rc__dom *d)
     d->bytes = NULL;
 }
 
-int rc__dom_build(rc__dom *d, rc_heap *h) { return rc__dom_build_with(d, h, 0); }
+int rc__dom_build(rc__dom *d, rc_heap *h) { return rc__dom_build_with(d, h, 0, 0); }
 
-int rc__dom_build_with(rc__dom *d, rc_heap *h, size_t max_preds)
+int rc__dom_build_with(rc__dom *d, rc_heap *h, size_t max_preds, size_t max_stack)
 {
     memset(d, 0, sizeof *d);
     d->h = h;
@@ -581,14 +778,21 @@ int rc__dom_build_with(rc__dom *d, rc_heap *h, size_t max_preds)
         rc__dom_free(d);
         return RC_ENOMEM;
     }
-    rc__walk_objects(h, count_block, d);
+    count_external(d);
     for (size_t i = 0; i < h->garbage.len; i++) {
         rc__head *g = RC__HEAD(h->garbage.v[i]);
         if (rc__visible(g) && g->gc > 0) g->gc--;
     }
     /* 2.-5. */
-    int err = run_dfs(d);
-    if (!err) err = run_semi(d);
+    semi_ctx c = {.d = d};
+    int err = run_dfs(d, &c, max_stack);
+    if (!err) {
+        err = run_semi(d, &c);
+    } else {
+        drop_lists(&c);
+        dom_release(d, c.semi, c.vsize);
+        dom_release(d, c.cnt, c.vsize);
+    }
     if (!err) {
         run_idom(d);
         err = run_sizes(d);

@@ -142,14 +142,18 @@ typedef struct rc__dom {
     size_t    objects;     /* live objects (blocks) of the heap */
     size_t    budget, mem, peak; /* bytes: allowed, held now, at most */
     size_t    max_preds;   /* room for predecessor lists (0: the budget's) */
+    size_t    shared_refs; /* references to objects with more than one */
     bool      foreign;     /* a traverse reported a pointer that is no object of h */
     bool      scratch;     /* the gc words hold vertex numbers */
 } rc__dom;
 /* 0, or RC_EBUSY (a collection runs) / RC_ENOMEM (then nothing is held). */
 RC_INTERNAL int      rc__dom_build(rc__dom *d, rc_heap *h);
-/* The same with at most max_preds predecessor entries at once (tests:
- * windows and single-vertex passes on small graphs). */
-RC_INTERNAL int      rc__dom_build_with(rc__dom *d, rc_heap *h, size_t max_preds);
+/* The same with at most max_preds predecessor entries at once, and a
+ * depth-first search whose stack gives way (its lists, then what it keeps
+ * for the semidominators) past max_stack entries; 0: the budget's (tests:
+ * windows, single-vertex passes and every fallback on small graphs). */
+RC_INTERNAL int      rc__dom_build_with(rc__dom *d, rc_heap *h, size_t max_preds,
+                                        size_t max_stack);
 RC_INTERNAL void     rc__dom_free(rc__dom *d);          /* gives the gc words back */
 RC_INTERNAL uint32_t rc__dom_vertex(const rc__dom *d, const void *obj); /* 0: not reached */
 /* Per group: the union of its members' subtrees (what Chrome's summary
