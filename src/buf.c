@@ -351,3 +351,53 @@ int rc__buf_walk(const rc_heap *h, int (*fn)(void *owner, size_t bytes, void *ar
     }
     return 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* rc_heap_check's part                                                */
+/* ------------------------------------------------------------------ */
+
+static int add_block(void *block, void *arg)
+{
+    *(size_t *)arg += rc__block_size(block);
+    return 0;
+}
+
+void rc__buf_check(const rc_heap *h, void (*bad)(void *arg, const char *what, const void *obj),
+                   void *arg)
+{
+    size_t in_use = rc__alloc_in_use(h->alloc), buffers = 0, plain = 0;
+    const rc__pmap *m = h->bufs ? &h->bufs->owners : NULL;
+    for (size_t i = 0; m && i < m->cap; i++) {
+        void *owner = (void *)m->e[i].key;
+        if (!owner) continue;
+        const rc__block *blk = rc__block_of(RC__HEAD(owner));
+        if (((uintptr_t)owner & 15) != 0 || !rc__alloc_owns(h->alloc, blk) ||
+            blk->mark == RC__BLOCK_BUF) {
+            bad(arg, "a buffer owner that is no live object of the heap", NULL);
+            continue;
+        }
+        plain += plain_type(rc__type(RC__HEAD(owner)));
+        const bufhdr *prev = NULL, *b = (const bufhdr *)(uintptr_t)m->e[i].val;
+        if (!b) bad(arg, "buffer owner with no buffer:", owner);
+        for (; b; prev = b, b = b->next) {
+            if (!rc__alloc_owns(h->alloc, b) || b->mark != RC__BLOCK_BUF) {
+                bad(arg, "buffer list holds a block that is no live buffer, owner", owner);
+                break;
+            }
+            if (b->owner != owner) bad(arg, "buffer names another owner than its list's:", owner);
+            if (b->prev != prev) bad(arg, "buffer's link to the newer one is wrong, owner", owner);
+            buffers += rc__block_size(b);
+            if (buffers > in_use) {
+                bad(arg, "buffer list does not end, owner", owner);
+                break;
+            }
+        }
+    }
+    if (m && plain != h->bufs->plain) bad(arg, "count of buffer owners without hooks is wrong", NULL);
+    /* Every live block is an object or a buffer on its owner's list. */
+    size_t objects = 0;
+    rc__alloc_walk(h->alloc, add_block, &objects);
+    if (objects + buffers != in_use)
+        bad(arg, "bytes in use are not the objects' and the listed buffers' (a buffer on no list?)",
+            NULL);
+}

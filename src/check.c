@@ -1,6 +1,7 @@
 /* check.c — rc_heap_check: verifies the heap's internal invariants, for
- * tests, fuzzers and debugging (dying objects: see object.c).  Costs a walk of every tracked object and
- * every reference they hold; never call it on a hot path.
+ * tests, fuzzers and debugging (dying objects: see object.c; buffers:
+ * buf.c's rc__buf_check).  Costs a walk of every tracked object and every
+ * reference they hold, and one of every block; never call it on a hot path.
  */
 #include "internal.h"
 
@@ -36,6 +37,11 @@ static int visit_count_refs(void **slot, void *arg)
     }
     if (hd->refcnt == 0) complain(c, "reference to a freed object:", p);
     return 0;
+}
+
+static void complain_buf(void *arg, const char *what, const void *obj)
+{
+    complain(arg, what, obj);
 }
 
 typedef struct refs_ctx {
@@ -90,6 +96,8 @@ int rc_heap_check(const rc_heap *h, FILE *out)
     for (size_t i = 0; i < h->garbage.len; i++)
         if (RC__HEAD(h->garbage.v[i])->refcnt == 0)
             complain(&c, "garbage list holds a freed object", NULL);
+
+    rc__buf_check(h, complain_buf, &c);
 
     refs_ctx r = {h, calloc(h->len ? h->len : 1, sizeof(uint32_t))};
     if (r.internal) {

@@ -362,6 +362,14 @@ RC_INTERNAL void rc__buf_heap_free(rc_heap *h);
 /* Whether rc__dealloc's fast path must decline (the allocator's watched
  * flag): owners of buffers whose type has no hook are alive. */
 RC_INTERNAL bool rc__buf_watched(const rc_heap *h);
+/* rc_heap_check's part: calls bad(arg, what, obj) for every broken
+ * invariant of the buffers (obj: the owner concerned, or NULL) — each
+ * owner a live object of h, each buffer on its list a live buffer naming
+ * it, the lists linked both ways, plain right, and the bytes in use the
+ * objects' blocks plus the listed buffers' (no live buffer on no list). */
+RC_INTERNAL void rc__buf_check(const rc_heap *h,
+                               void (*bad)(void *arg, const char *what, const void *obj),
+                               void *arg);
 
 /* objects (object.c) */
 RC_INTERNAL void rc__describe(rc__head *hd, char *buf, size_t n);

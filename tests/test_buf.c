@@ -11,6 +11,7 @@
  * Use after free of a buffer under ASan and valgrind: test_alloc_tools.c.
  */
 #include "check.h"
+#include "internal.h" /* RC__BUF_HDR: heap_check_checks_the_buffers */
 
 #include <recycle.h>
 
@@ -542,6 +543,36 @@ TEST(heap_end_frees_forgotten_buffers_after_the_releases)
 /* ------------------------------------------------------------------ */
 /* Errors                                                              */
 /* ------------------------------------------------------------------ */
+
+/* rc_heap_check checks the buffers' records too (buf.c's invariants).
+ * White-box: a buffer's header words (internal.h) are corrupted one at a
+ * time — the owner it names, its link to the newer buffer, its link to
+ * the older one (which takes a buffer off every list: the byte totals no
+ * longer add up) — and each is reported; put back, the heap checks clean. */
+TEST(heap_check_checks_the_buffers)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h != NULL);
+    str *a = rc_new(h, &T_STR), *b = rc_new(h, &T_STR);
+    REQUIRE(a != NULL && b != NULL);
+    void *older = rc_buf_alloc(a, 100), *newer = rc_buf_alloc(a, 3000), *other = rc_buf_alloc(b, 50);
+    REQUIRE(older != NULL && newer != NULL && other != NULL);
+    CHECK_EQ(rc_heap_check(h, stderr), 0);
+    /* words: 0 the next older buffer, 1 the mark, 2 the owner, 3 the next newer */
+    void **o = (void **)((char *)older - RC__BUF_HDR), **n = (void **)((char *)newer - RC__BUF_HDR);
+    void **slots[] = {&o[2], &o[3], &n[0]};
+    void *wrong[] = {b, NULL, NULL};
+    for (int i = 0; i < 3; i++) {
+        void *keep = *slots[i];
+        *slots[i] = wrong[i];
+        CHECK_EQ(rc_heap_check(h, NULL), -1);
+        *slots[i] = keep;
+        CHECK_EQ(rc_heap_check(h, stderr), 0);
+    }
+    rc_decref(a);
+    rc_decref(b);
+    rc_heap_free(h);
+}
 
 TEST(bad_arguments_fail_cleanly)
 {

@@ -430,8 +430,8 @@ static int run_dfs(rc__dom *d, semi_ctx *c, size_t max_stack)
     s.from = dom_alloc(d, s.cap * sizeof *s.from);
     int err = RC_ENOMEM;
     if (!d->parent || !c->semi || !c->cnt || !s.obj || !s.from) goto out;
-    /* The lists get what the budget leaves once 3.'s label, ancestor and
-     * compression stack (12 bytes a vertex) are set aside. */
+    /* The lists get what the budget leaves once 3.'s forest (ancestor and
+     * least semi) and compression stack (12 bytes a vertex) are set aside. */
     size_t reserve = 3 * c->vsize, room = 0;
     if (d->budget - d->mem > reserve) room = (d->budget - d->mem - reserve) / sizeof(uint32_t);
     if (room > d->shared_refs) room = d->shared_refs;
