@@ -295,9 +295,9 @@ RC_INLINE void rc__free_to_page(rc__alloc *a, rc__page *pg, void *p)
 
 /* Frees live block p, reading and writing p's page descriptor, p's first
  * two words and its class's stack.  rc__free_block does it instead when p
- * is big (its class's stack reads as full, so only then is that tested) or
- * not live. */
-RC_INLINE void rc__free_fast(void *p)
+ * is big (its class's stack reads as full, so only then is that tested) or,
+ * if `check`, not live. */
+RC_INLINE void rc__free_small(void *p, bool check)
 {
     rc__segment *s = rc__segment_of(p);
     rc__page *pg = rc__page_of(s, p);
@@ -305,12 +305,25 @@ RC_INLINE void rc__free_fast(void *p)
     unsigned c = pg->cls;
     uint32_t n = a->tcn[c];
     if (RC_UNLIKELY(n >= TC_MAX)) {
-        if (RC_UNLIKELY(pg->big || !rc__block_live(p))) rc__free_block(p);
+        if (RC_UNLIKELY(pg->big || (check && !rc__block_live(p)))) rc__free_block(p);
         else rc__free_to_page(a, pg, p);
         return;
     }
-    if (RC_UNLIKELY(!rc__block_live(p))) rc__free_block(p);
+    if (RC_UNLIKELY(check && !rc__block_live(p))) rc__free_block(p);
     else rc__free_to_stack(a, pg, p, c, n);
+}
+
+/* Frees block p, which may be anything rc__free_block accepts. */
+RC_INLINE void rc__free_fast(void *p)
+{
+    rc__free_small(p, true);
+}
+
+/* Frees block p, which the caller knows is live (its owner's mark is in
+ * it: an object's type word). */
+RC_INLINE void rc__free_live(void *p)
+{
+    rc__free_small(p, false);
 }
 
 #endif /* RC_ALLOC_H */

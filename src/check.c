@@ -69,6 +69,8 @@ int rc_heap_check(const rc_heap *h, FILE *out)
         if (h->band[b] < h->band[b - 1] || h->band[b] > h->len)
             complain(&c, "bands out of order", NULL);
     if (h->len > h->cap) complain(&c, "length past capacity", NULL);
+    if (h->shrink_below != (h->cap > RC__OBJS_MIN ? h->cap / 4 : 0))
+        complain(&c, "tracked array's shrink mark is stale", NULL);
     size_t live[RC__NBANDS] = {0};
     for (uint32_t i = 0; i < h->len; i++) {
         void *o = h->objs[i];

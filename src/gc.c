@@ -139,8 +139,7 @@ int rc__reserve_track(rc_heap *h, size_t n)
     if (cap < want) return RC_ENOMEM;
     void **nv = realloc(h->objs, cap * sizeof *nv);
     if (!nv) return RC_ENOMEM;
-    h->objs = nv;
-    h->cap = (uint32_t)cap;
+    rc__objs_set(h, nv, (uint32_t)cap);
     return 0;
 }
 
@@ -210,8 +209,7 @@ void rc__maybe_shrink(rc_heap *h)
     if (cap < RC__OBJS_MIN) cap = RC__OBJS_MIN;
     void **nv = realloc(h->objs, cap * sizeof *nv);
     if (!nv) return;
-    h->objs = nv;
-    h->cap = (uint32_t)cap;
+    rc__objs_set(h, nv, (uint32_t)cap);
 }
 
 /* Slides the live entries of bands `from`..gen0 down over the tombstones,

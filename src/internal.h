@@ -189,6 +189,9 @@ struct rc_heap {
     /* Tracked objects (gc.c owns these; object.c appends and tombstones). */
     void   **objs;
     uint32_t len, cap;
+    uint32_t shrink_below;      /* len below this: rc__maybe_shrink may give
+                                   memory back (cap / 4 past RC__OBJS_MIN
+                                   slots, else 0; rc__objs_set keeps it) */
     uint32_t band[RC__NBANDS + 1];
     size_t   live[RC__NBANDS];
     bool     compact_due;       /* tombstones to sweep once not collecting */
@@ -276,6 +279,13 @@ RC_INTERNAL void rc__maybe_compact(rc_heap *h);
  * unused (never below RC__OBJS_MIN slots; not during a collection). */
 #define RC__OBJS_MIN 4096
 RC_INTERNAL void rc__maybe_shrink(rc_heap *h);
+/* The tracked array becomes v, of cap slots. */
+static inline void rc__objs_set(rc_heap *h, void **v, uint32_t cap)
+{
+    h->objs = v;
+    h->cap = cap;
+    h->shrink_below = cap > RC__OBJS_MIN ? cap / 4 : 0;
+}
 
 /* rc__untrack's common case, inline for the counting path: hd is in gen0
  * and no collection runs.  The newest object moves into its slot (gen0's
@@ -293,7 +303,7 @@ RC_INLINE bool rc__untrack_young(rc_heap *h, rc__head *hd)
     RC__HEAD(last)->gc = i; /* hd itself when it was the newest */
     hd->gc = RC__UNTRACKED;
     h->live[RC__GEN0]--;
-    if (RC_UNLIKELY(h->cap > RC__OBJS_MIN && h->len < h->cap / 4)) rc__maybe_shrink(h);
+    if (RC_UNLIKELY(h->len < h->shrink_below)) rc__maybe_shrink(h);
     return true;
 }
 /* Untracks hd, tracked or not (a no-op then). */
@@ -422,17 +432,25 @@ RC_INTERNAL void      rc__pmap_free(rc__pmap *m);
 
 /* The end of every object's life, whether it dies by counting (object.c)
  * or in a collection (gc.c): its references are gone and it is untracked;
- * now `release`, the count of tracked allocations, the tools' record, and
- * the memory (poisoned for misuse checks in debug builds). */
-RC_INLINE void rc__release_and_free(rc_heap *h, rc__head *hd, const rc_type *t)
+ * now `release`, then rc__forget_and_free. */
+RC_INLINE void rc__forget_and_free(rc_heap *h, rc__head *hd, bool container)
 {
-    if (t->release) t->release(rc__obj_of(hd));
-    if (rc__is_container(t) && h->count[0] > 0) h->count[0]--;
+    /* The count of tracked allocations, the buffers, the tools' record,
+     * and the memory (poisoned for misuse checks in debug builds; live:
+     * its type word is still there).  Alone, for an object whose type has
+     * no release (object.c's dealloc_container). */
+    if (container) h->count[0] -= h->count[0] != 0; /* never below 0 */
     if (RC_UNLIKELY(h->bufs != NULL)) rc__buf_owner_dies(h, rc__obj_of(hd));
     if (RC_UNLIKELY(h->tools)) rc__tools_free(h, hd);
 #if RC__PREFIX
     rc__prefix_of(hd)->magic = RC__MAGIC_FREED;
 #endif
-    rc__free_fast(rc__block_of(hd));
+    rc__free_live(rc__block_of(hd));
 }
+RC_INLINE void rc__release_and_free(rc_heap *h, rc__head *hd, const rc_type *t)
+{
+    if (t->release) t->release(rc__obj_of(hd));
+    rc__forget_and_free(h, hd, rc__is_container(t));
+}
+
 #endif /* RC_INTERNAL_H */

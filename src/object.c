@@ -361,8 +361,8 @@ static int visit_clear(void **slot, void *arg)
  * any whole-heap tool.  The invariant, kept here and by the collector's
  * free_garbage:
  *
- *   - a dying object has count 0 and is untracked: dealloc_full untracks it
- *     before deferring it, free_object before it runs any user code;
+ *   - a dying object has count 0 and is untracked: dealloc_in untracks it
+ *     before deferring it, die before it runs any user code;
  *   - an object with count 0 is dying: a live object's count is at least 1
  *     (free_object runs a finalizer at count 1).
  *
@@ -376,12 +376,26 @@ static int visit_clear(void **slot, void *arg)
  * frozen band if it was frozen (test_dying,
  * test_model:case_frozen_deferred_resurrect, case_untracked_deferred_resurrect). */
 
-/* The object's count is zero: finalize it (once; it may resurrect), clear
- * its weak references and run their callbacks, drop its references, release
- * it and free its memory.  A `retrack` object was tracked, and untracked
- * when it was put on the deferred list; if it resurrects it is tracked
- * again, in the frozen band if it was `frozen`.  One the program had
- * untracked stays untracked (test_model:case_untracked_deferred_resurrect). */
+/* The object dies (its count is zero for good): untrack it, clear its weak
+ * references and run their callbacks (only if `weak`: the caller may know
+ * it has none), drop its references, release it and free its memory. */
+RC_INLINE void die(rc_heap *h, rc__head *hd, const rc_type *t, bool weak)
+{
+    void *obj = rc__obj_of(hd);
+    /* Untrack first: no collection or walk that a callback, a release or a
+     * child's finalizer starts may see it (the invariant). */
+    if (hd->gc != RC__UNTRACKED || rc__has(hd, RC__F_COLLECTING)) rc__untrack(h, hd);
+    if (weak && RC_UNLIKELY(rc__has(hd, RC__F_WEAKREFD))) rc__wr_call(rc__wr_clear(h, hd));
+    /* Drop every reference it holds; the type writes only traverse. */
+    if (t->traverse) t->traverse(obj, visit_clear, NULL);
+    rc__release_and_free(h, hd, t);
+}
+
+/* The object's count is zero: finalize it (once; it may resurrect), then
+ * die.  A `retrack` object was tracked, and untracked when it was put on
+ * the deferred list; if it resurrects it is tracked again, in the frozen
+ * band if it was `frozen`.  One the program had untracked stays untracked
+ * (test_model:case_untracked_deferred_resurrect). */
 RC_INLINE void free_object(rc_heap *h, rc__head *hd, bool retrack, bool frozen)
 {
     const rc_type *t = rc__type(hd);
@@ -398,13 +412,7 @@ RC_INLINE void free_object(rc_heap *h, rc__head *hd, bool retrack, bool frozen)
             return;
         }
     }
-    /* It dies.  Untrack first: no collection or walk that a callback, a
-     * release or a child's finalizer starts may see it (the invariant). */
-    if (hd->gc != RC__UNTRACKED || rc__has(hd, RC__F_COLLECTING)) rc__untrack(h, hd);
-    if (RC_UNLIKELY(rc__has(hd, RC__F_WEAKREFD))) rc__wr_call(rc__wr_clear(h, hd));
-    /* Drop every reference it holds; the type writes only traverse. */
-    if (t->traverse) t->traverse(obj, visit_clear, NULL);
-    rc__release_and_free(h, hd, t);
+    die(h, hd, t, true);
 }
 
 /* The outermost free drains what deeper ones deferred.  Each of those
@@ -421,13 +429,11 @@ static __attribute__((noinline)) void drain_deferred(rc_heap *h)
     }
 }
 
-/* Everything the count reaching zero may mean (rc__dealloc: the rest). */
-static __attribute__((noinline)) void dealloc_full(void *obj)
+/* hd's count reached zero in heap h (not being freed): free it now, or
+ * defer it if frees nest too deep. */
+static __attribute__((noinline)) void dealloc_in(rc_heap *h, rc__head *hd)
 {
-    rc__head *hd = RC__HEAD(obj);
-    rc_heap *h = rc__block_owner(rc__block_of(hd));
-    if (RC_UNLIKELY(h->dying)) return; /* rc_heap_free frees everything at once */
-
+    void *obj = rc__obj_of(hd);
     bool tracked = false, frozen = false;
     if (RC_UNLIKELY(h->dealloc_depth >= RC__DEALLOC_DEPTH_MAX)) {
         /* Untracked while it waits, frozen or not (the invariant); its
@@ -445,6 +451,36 @@ static __attribute__((noinline)) void dealloc_full(void *obj)
     free_object(h, hd, tracked, frozen);
     h->dealloc_depth--;
     if (h->dealloc_depth == 0 && h->deferred.len > 0) drain_deferred(h);
+}
+
+/* Everything the count reaching zero may mean (rc__dealloc: the rest). */
+static __attribute__((noinline)) void dealloc_full(void *obj)
+{
+    rc__head *hd = RC__HEAD(obj);
+    rc_heap *h = rc__block_owner(rc__block_of(hd));
+    if (RC_UNLIKELY(h->dying)) return; /* rc_heap_free frees everything at once */
+    dealloc_in(h, hd);
+}
+
+/* A plain container of heap h reached count zero: one with no header flag
+ * (no weak reference, never finalized, not being collected), whose type has
+ * no finalize and no release, in a heap whose allocator is not watched (no
+ * tools, not being freed) — rc__dealloc tested all that.  It just dies:
+ * what dealloc_in and die do for it, with nothing tested twice and only h
+ * and hd kept across the traverse call. */
+static __attribute__((noinline)) void dealloc_container(rc_heap *h, rc__head *hd,
+                                                        const rc_type *t)
+{
+    if (RC_UNLIKELY(h->dealloc_depth >= RC__DEALLOC_DEPTH_MAX)) {
+        dealloc_in(h, hd);
+        return;
+    }
+    if (hd->gc != RC__UNTRACKED) rc__untrack(h, hd);
+    h->dealloc_depth++;
+    t->traverse(rc__obj_of(hd), visit_clear, NULL);
+    h->dealloc_depth--;
+    rc__forget_and_free(h, hd, true);
+    if (RC_UNLIKELY(h->dealloc_depth == 0 && h->deferred.len > 0)) drain_deferred(h);
 }
 
 /* Every object a whole-heap walk may show (the invariant above). */
@@ -467,7 +503,10 @@ int rc__walk_objects(rc_heap *h, int (*fn)(void *block, void *arg), void *arg)
 
 /* The fastest path: an atomic object with no flag, no finalizer and no
  * release, in a heap whose tools are off, is simply freed — what
- * rc__release_and_free does for it, without a look at the heap. */
+ * rc__release_and_free does for it, without a look at the heap.  A
+ * container in the same state goes to dealloc_container, which skips the
+ * finalizer and weak-reference steps (the heap being freed also sets the
+ * allocator's watched flag, so neither looks at heap->dying). */
 void rc__dealloc(void *obj)
 {
     rc__head *hd = RC__HEAD(obj);
@@ -480,13 +519,18 @@ void rc__dealloc(void *obj)
      * allocator ignores a double free: nothing is corrupted.  (Debug builds
      * report both before they get here.) */
     if (RC_UNLIKELY(!t)) return;
-    uintptr_t hooks = (uintptr_t)t->traverse | (uintptr_t)t->finalize | (uintptr_t)t->release;
-    if (RC_LIKELY(!(hd->tf & RC__F_MASK) && !hooks && !rc__segment_of(block)->alloc->watched)) {
-#if RC__PREFIX
-        rc__prefix_of(hd)->magic = RC__MAGIC_FREED;
-#endif
-        rc__free_fast(block);
+    rc__segment *s = rc__segment_of(block);
+    uintptr_t hooks = (uintptr_t)t->finalize | (uintptr_t)t->release;
+    if (RC_UNLIKELY((hd->tf & RC__F_MASK) || hooks || s->alloc->watched)) {
+        dealloc_full(obj);
         return;
     }
-    dealloc_full(obj);
+    if (t->traverse) {
+        dealloc_container(s->owner, hd, t);
+        return;
+    }
+#if RC__PREFIX
+    rc__prefix_of(hd)->magic = RC__MAGIC_FREED;
+#endif
+    rc__free_fast(block);
 }

@@ -578,4 +578,74 @@ TEST(heap_free_collects_nothing_from_a_release)
     CHECK_EQ(released, 2);
 }
 
+/* Containers whose type has no finalize and no release die on rc__dealloc's
+ * short path (object.c, dealloc_container): untracked from gen0, from an
+ * older band, or not tracked at all; their references dropped (a long
+ * chain nests no deeper than the deferred list allows); count[0] lowered,
+ * never below 0; their buffers and memory freed. */
+static rc_heap *plain_heap;
+static int plain_depth_max;
+static int plain_traverse(void *obj, rc_visit_fn visit, void *arg)
+{
+    if (plain_heap && plain_heap->dealloc_depth > plain_depth_max)
+        plain_depth_max = plain_heap->dealloc_depth;
+    return node_traverse(obj, visit, arg);
+}
+static const rc_type plain_node_type = {"plain_node", sizeof(node), plain_traverse, NULL,
+                                        NULL, 0};
+
+static node *mk_plain(rc_heap *h)
+{
+    node *nd = rc_new_var(h, &plain_node_type, sizeof(node) + sizeof(void *));
+    REQUIRE(nd != NULL);
+    nd->n = 1;
+    return nd;
+}
+
+TEST(plain_containers_die_on_the_short_path)
+{
+    rc_heap *h = quiet_heap();
+    rc_memory_stats ms0, ms;
+    rc_heap_memory_stats(h, &ms0);
+    enum { N = 20000, Y = 300 };
+    node *old = mk_plain(h), *cur = old;
+    for (int i = 1; i < N; i++) {
+        node *nx = mk_plain(h);
+        cur->slot[0] = nx; /* steal the reference */
+        cur = nx;
+    }
+    CHECK_EQ(rc_gc_collect(h, 0), 0); /* the chain is gen1 now */
+    node *young[Y];
+    for (int i = 0; i < Y; i++) young[i] = mk_plain(h);
+    REQUIRE(rc_buf_alloc(young[150], 100) != NULL);
+    size_t count[3];
+    rc_gc_get_count(h, count);
+    CHECK_EQ(count[0], Y);
+    for (int i = 0; i < 100; i++) rc_decref(young[i]); /* gen0 deaths */
+    rc_gc_get_count(h, count);
+    CHECK_EQ(count[0], Y - 100);
+    CHECK_EQ(h->len, N + Y - 100);
+    CHECK_HEAP(h);
+    rc_untrack(young[100]);
+    rc_decref(young[100]); /* an untracked container still counts */
+    rc_gc_get_count(h, count);
+    CHECK_EQ(count[0], Y - 101);
+    plain_heap = h;
+    plain_depth_max = 0;
+    rc_decref(old); /* N deaths in gen1: count[0] stops at 0 */
+    plain_heap = NULL;
+    CHECK_LE(plain_depth_max, 64);
+    CHECK_GE(plain_depth_max, 32);
+    rc_gc_get_count(h, count);
+    CHECK_EQ(count[0], 0);
+    CHECK_EQ(h->live[RC__GEN1], 0);
+    CHECK_HEAP(h);
+    for (int i = 101; i < Y; i++) rc_decref(young[i]); /* one owns a buffer */
+    CHECK_EQ(h->live[RC__GEN0], 0);
+    CHECK_HEAP(h);
+    rc_heap_memory_stats(h, &ms);
+    CHECK_EQ(ms.bytes_in_use, ms0.bytes_in_use);
+    rc_heap_free(h);
+}
+
 int main(int argc, char **argv) { return check_main(argc, argv); }
