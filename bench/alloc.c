@@ -17,7 +17,8 @@
  * sizes 16-256 B, each op dropping a random one and allocating its
  * replacement at a new random size — issue 13's container churn with
  * --tracked, the same churn with atomic objects without (--mixed-only runs
- * it alone, for profiles).
+ * it alone, for profiles; --size=S and --live=W run one fixed size and
+ * working set alone).
  * Checked: every freed object carries the id written when it was allocated
  * (their sum is compared), and recycle's bytes in use return to zero.
  */
@@ -135,14 +136,24 @@ int main(int argc, char **argv)
     const char *set_names[2] = {"10k", quick ? "100k" : "1M"};
     sys_init(tracked);
     int fixed = bench_opt("mixed-only") == NULL; /* --mixed-only: for profiles */
+    /* --size=S: only the fixed size S, --live=W: only working set W (for
+     * profiles too: instructions per op are the difference of two --ops). */
+    long only_size = bench_opt_long("size", 0), only_live = bench_opt_long("live", 0);
     for (int s = 0; s < 2 && fixed; s++)
         for (int k = 0; k < NSIZES; k++) {
+            if ((only_size && (size_t)only_size != SIZES[k]) ||
+                (only_live && (size_t)only_live != sets[s]))
+                continue;
             double ns = churn(k, sets[s], ops);
             char name[64];
             snprintf(name, sizeof name, "alloc_%zu_%s", SIZES[k], set_names[s]);
             bench_emit(name, ",\"ns\":%.2f,\"ops\":%ld,\"size\":%zu,\"live\":%zu", ns, ops,
                        SIZES[k], sets[s]);
         }
+    if (only_size || only_live) {
+        sys_done();
+        return 0;
+    }
     double ns = churn(MIXED, sets[0], ops);
     bench_emit("alloc_mixed_10k", ",\"ns\":%.2f,\"ops\":%ld,\"size\":0,\"live\":%zu", ns,
                ops, sets[0]);

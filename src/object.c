@@ -468,8 +468,7 @@ static __attribute__((noinline)) void dealloc_full(void *obj)
  * tools, not being freed) — rc__dealloc tested all that.  It just dies:
  * what dealloc_in and die do for it, with nothing tested twice and only h
  * and hd kept across the traverse call. */
-static __attribute__((noinline)) void dealloc_container(rc_heap *h, rc__head *hd,
-                                                        const rc_type *t)
+static __attribute__((noinline)) void dealloc_container(rc_heap *h, rc__head *hd)
 {
     if (RC_UNLIKELY(h->dealloc_depth >= RC__DEALLOC_DEPTH_MAX)) {
         dealloc_in(h, hd);
@@ -477,7 +476,8 @@ static __attribute__((noinline)) void dealloc_container(rc_heap *h, rc__head *hd
     }
     if (hd->gc != RC__UNTRACKED) rc__untrack(h, hd);
     h->dealloc_depth++;
-    t->traverse(rc__obj_of(hd), visit_clear, NULL);
+    /* The type is read again rather than kept across rc__untrack_old. */
+    rc__type(hd)->traverse(rc__obj_of(hd), visit_clear, NULL);
     h->dealloc_depth--;
     rc__forget_and_free(h, hd, true);
     if (RC_UNLIKELY(h->dealloc_depth == 0 && h->deferred.len > 0)) drain_deferred(h);
@@ -526,7 +526,7 @@ void rc__dealloc(void *obj)
         return;
     }
     if (t->traverse) {
-        dealloc_container(s->owner, hd, t);
+        dealloc_container(s->owner, hd);
         return;
     }
 #if RC__PREFIX
