@@ -225,6 +225,24 @@ static char *map_aligned(rc__alloc *a, size_t size)
     return start;
 }
 
+/* Asks for transparent huge pages (where the system leaves that to
+ * madvise): one page fault backs 2 MiB instead of 4 KiB, and first touches
+ * were most of the kernel time of programs that build large structures
+ * (GCBench with collection off: 11,760 faults, 0.135 s of sys, against
+ * 3,630 and 0.06 s).  Only for a heap's second and later segments and big
+ * blocks of at least 2 MiB, so that a small heap's resident memory stays
+ * small.  A purge of part of a huge page splits it; nothing else changes. */
+static void huge_pages(void *p, size_t size)
+{
+#ifdef MADV_HUGEPAGE
+    if (size >= ((size_t)2 << 20))
+        madvise(p, size, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)size;
+#endif
+}
+
 static void unmap(void *p, size_t size)
 {
     rc__track_unmap(p, size);
@@ -307,6 +325,8 @@ static segment *new_segment(rc__alloc *a)
     segment *s = (segment *)map_aligned(a, SEG_SIZE);
     if (!s)
         return NULL;
+    if (a->nsegs > 0)
+        huge_pages(s, SEG_SIZE);
     s->owner = a->owner;
     s->alloc = a;
     s->size = SEG_SIZE;
@@ -640,6 +660,7 @@ SLOW static void *alloc_big(rc__alloc *a, size_t size)
         s = (segment *)map_aligned(a, map);
         if (!s)
             return NULL;
+        huge_pages(s, map);
         s->owner = a->owner;
         s->alloc = a;
         s->size = map;
