@@ -195,6 +195,8 @@ struct rc_heap {
     uint32_t band[RC__NBANDS + 1];
     size_t   live[RC__NBANDS];
     bool     compact_due;       /* tombstones to sweep once not collecting */
+    uint32_t hole_check;        /* deaths of old objects before gc.c asks
+                                   again whether their holes need a sweep */
 
     /* Scheduling */
     size_t   threshold[3];
