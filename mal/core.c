@@ -190,7 +190,7 @@ static V c_concat(V *args, int argc)
     size_t total = 0;
     for (int i = 0; i < last; i++) if (args[i] != M_NIL) total += seq_count(args[i]);
     if (total == 0) return acc;
-    V *items = malloc(total * sizeof(V));
+    V *items = mal_scratch_alloc(total * sizeof(V));
     if (!items) { M_DECREF(acc); return mal_oom(); }
     size_t k = 0;
     for (int i = 0; i < last; i++) {
@@ -205,7 +205,7 @@ static V c_concat(V *args, int argc)
         M_DECREF(acc);
         acc = c;
     }
-    free(items);
+    mal_scratch_free(items);
     return acc;
 }
 
@@ -282,7 +282,7 @@ static V c_apply(V *args, int argc)
     V last = args[argc - 1];
     if (!is_seq(last) && last != M_NIL) return type_error("apply", "a list", last);
     size_t nl = last == M_NIL ? 0 : seq_count(last), n = (size_t)(argc - 2) + nl;
-    V *a = malloc((n ? n : 1) * sizeof(V));
+    V *a = mal_scratch_alloc((n ? n : 1) * sizeof(V));
     if (!a) return mal_oom();
     size_t k = 0;
     for (int i = 1; i < argc - 1; i++) a[k++] = args[i];
@@ -291,7 +291,7 @@ static V c_apply(V *args, int argc)
     else
         for (size_t i = 0; i < nl; i++) a[k++] = ((Vec *)last)->items[i];
     V r = mal_apply(args[0], a, (int)n);
-    free(a);
+    mal_scratch_free(a);
     return r;
 }
 
@@ -301,7 +301,7 @@ static V c_map(V *args, int argc)
     V s = args[1];
     if (!is_seq(s) && s != M_NIL) return type_error("map", "a list", s);
     size_t n = s == M_NIL ? 0 : seq_count(s);
-    V *out = malloc((n ? n : 1) * sizeof(V));
+    V *out = mal_scratch_alloc((n ? n : 1) * sizeof(V));
     if (!out) return mal_oom();
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -313,7 +313,7 @@ static V c_map(V *args, int argc)
     }
     V r = k == n ? (V)list_from(out, n) : NULL;
     for (size_t i = 0; i < k; i++) M_DECREF(out[i]);
-    free(out);
+    mal_scratch_free(out);
     return r;
 }
 
@@ -348,13 +348,13 @@ static V c_seq(V *args, int argc)
     case T_STR: {
         Str *str = s;
         if (!str->len) return M_NIL;
-        V *cs = malloc(str->len * sizeof(V));
+        V *cs = mal_scratch_alloc(str->len * sizeof(V));
         if (!cs) return mal_oom();
         size_t k = 0;
         for (; k < str->len; k++) if (!(cs[k] = str_new(str->data + k, 1))) break;
         V r = k == str->len ? (V)list_from(cs, k) : NULL;
         for (size_t i = 0; i < k; i++) M_DECREF(cs[i]);
-        free(cs);
+        mal_scratch_free(cs);
         return r;
     }
     default: return type_error("seq", "a list, vector or string", s);
@@ -375,12 +375,12 @@ static V c_assoc(V *args, int argc)
     if (argc % 2 == 0) return mal_error("assoc: needs key/value pairs");
     Map *m = args[0];
     size_t n = 2 * (size_t)m->n + (size_t)argc - 1;
-    V *kv = malloc(n * sizeof(V));
+    V *kv = mal_scratch_alloc(n * sizeof(V));
     if (!kv) return mal_oom();
     memcpy(kv, m->kv, 2 * (size_t)m->n * sizeof(V));
     memcpy(kv + 2 * (size_t)m->n, args + 1, ((size_t)argc - 1) * sizeof(V));
     Map *r = map_from(kv, n / 2);
-    free(kv);
+    mal_scratch_free(kv);
     return r;
 }
 
@@ -388,20 +388,20 @@ static V c_dissoc(V *args, int argc)
 {
     if (tag_of(args[0]) != T_MAP) return type_error("dissoc", "a hash-map", args[0]);
     Map *m = args[0];
-    V *kv = malloc((2 * (size_t)m->n + 1) * sizeof(V));
+    V *kv = mal_scratch_alloc((2 * (size_t)m->n + 1) * sizeof(V));
     if (!kv) return mal_oom();
     size_t k = 0;
     for (uint32_t i = 0; i < m->n; i++) {
         int drop = 0;
         for (int j = 1; j < argc && !drop; j++) {
             int r = mal_equal(m->kv[2 * i], args[j]);
-            if (r < 0) { free(kv); return NULL; }
+            if (r < 0) { mal_scratch_free(kv); return NULL; }
             drop = r;
         }
         if (!drop) { kv[k++] = m->kv[2 * i]; kv[k++] = m->kv[2 * i + 1]; }
     }
     Map *r = map_from(kv, k / 2);
-    free(kv);
+    mal_scratch_free(kv);
     return r;
 }
 
@@ -427,11 +427,11 @@ static V keys_or_vals(V m0, int off, const char *fn)
 {
     if (tag_of(m0) != T_MAP) return type_error(fn, "a hash-map", m0);
     Map *m = m0;
-    V *xs = malloc(((size_t)m->n + 1) * sizeof(V));
+    V *xs = mal_scratch_alloc(((size_t)m->n + 1) * sizeof(V));
     if (!xs) return mal_oom();
     for (uint32_t i = 0; i < m->n; i++) xs[i] = m->kv[2 * i + (uint32_t)off];
     List *l = list_from(xs, m->n);
-    free(xs);
+    mal_scratch_free(xs);
     return l;
 }
 
@@ -478,14 +478,14 @@ static V c_swap(V *args, int argc)
 {
     if (tag_of(args[0]) != T_ATOM) return type_error("swap!", "an atom", args[0]);
     Atom *a = args[0];
-    V buf[8], *xs = argc <= 8 ? buf : malloc((size_t)argc * sizeof(V));
+    V buf[8], *xs = argc <= 8 ? buf : mal_scratch_alloc((size_t)argc * sizeof(V));
     if (!xs) return mal_oom();
     xs[0] = a->val;
     M_INCREF(xs[0]); /* the function may reset the atom meanwhile */
     for (int i = 2; i < argc; i++) xs[i - 1] = args[i];
     V r = mal_apply(args[1], xs, argc - 1);
     M_DECREF(xs[0]);
-    if (xs != buf) free(xs);
+    if (xs != buf) mal_scratch_free(xs);
     if (!r) return NULL;
     atom_set(a, r);
     return r;

@@ -236,14 +236,14 @@ static V qq(V ast);
 static V qq_seq(V seq)
 {
     size_t n = seq_count(seq);
-    V *items = malloc((n ? n : 1) * sizeof(V));
+    V *items = mal_scratch_alloc((n ? n : 1) * sizeof(V));
     if (!items) return mal_oom();
     for (size_t i = 0; i < n; i++) items[i] = seq_nth(seq, i);
     V acc = list_empty();
     for (size_t i = n; acc && i-- > 0;) {
         V elt = items[i], next;
         if (starts_with(elt, S_SPLICE_UNQUOTE)) {
-            if (((List *)elt)->count < 2) { M_DECREF(acc); free(items); return mal_error("splice-unquote needs an argument"); }
+            if (((List *)elt)->count < 2) { M_DECREF(acc); mal_scratch_free(items); return mal_error("splice-unquote needs an argument"); }
             next = list3(S_CONCAT, ((List *)elt)->tail->head, acc);
         } else {
             V q = qq(elt);
@@ -253,7 +253,7 @@ static V qq_seq(V seq)
         M_DECREF(acc);
         acc = next;
     }
-    free(items);
+    mal_scratch_free(items);
     return acc;
 }
 
@@ -425,7 +425,7 @@ static V eval_seq_items(V ast, Env *env)
     }
     Map *src = ast;
     size_t n = 2 * (size_t)src->n;
-    V *kv = malloc((n ? n : 1) * sizeof(V));
+    V *kv = mal_scratch_alloc((n ? n : 1) * sizeof(V));
     if (!kv) return mal_oom();
     size_t i;
     for (i = 0; i < n; i += 2) {
@@ -435,7 +435,7 @@ static V eval_seq_items(V ast, Env *env)
     }
     V r = i == n ? (V)map_from(kv, src->n) : NULL;
     for (size_t j = 0; j < i; j += 2) M_DECREF(kv[j + 1]);
-    free(kv);
+    mal_scratch_free(kv);
     return r;
 }
 
@@ -596,12 +596,12 @@ V EVAL(V ast, Env *env)
                     V f = env_get(env, ((List *)x)->head);
                     if (!f || tag_of(f) != T_CLOSURE || !((Closure *)f)->is_macro) break;
                     size_t n = ((List *)x)->count - 1;
-                    V *args = malloc((n ? n : 1) * sizeof(V));
+                    V *args = mal_scratch_alloc((n ? n : 1) * sizeof(V));
                     if (!args) { M_DECREF(x); ret = mal_oom(); goto out; }
                     size_t i = 0;
                     for (List *p = ((List *)x)->tail; p; p = p->tail) args[i++] = p->head;
                     V y = mal_apply(f, args, (int)n);
-                    free(args);
+                    mal_scratch_free(args);
                     M_DECREF(x);
                     if (!y) goto out;
                     x = y;
@@ -640,14 +640,14 @@ V EVAL(V ast, Env *env)
         size_t argc = l->count - 1;
         V argbuf[ARGS_INLINE];
         V *args = argbuf;
-        if (argc > ARGS_INLINE && !(args = malloc(argc * sizeof(V)))) { M_DECREF(f); ret = mal_oom(); goto out; }
+        if (argc > ARGS_INLINE && !(args = mal_scratch_alloc(argc * sizeof(V)))) { M_DECREF(f); ret = mal_oom(); goto out; }
 
         if (ft == T_CLOSURE && ((Closure *)f)->is_macro) {
             size_t i = 0;
             for (List *p = a; p; p = p->tail) args[i++] = p->head;
             Closure *mc = f;
             Env *me = bind(mc, args, (int)argc, 0, a);
-            if (args != argbuf) free(args);
+            if (args != argbuf) mal_scratch_free(args);
             V x = me ? EVAL(mc->body, me) : NULL;
             M_XDECREF(me);
             M_DECREF(f);
@@ -663,7 +663,7 @@ V EVAL(V ast, Env *env)
         }
         if (i < argc) {
             for (size_t j = 0; j < i; j++) M_DECREF(args[j]);
-            if (args != argbuf) free(args);
+            if (args != argbuf) mal_scratch_free(args);
             M_DECREF(f);
             goto out;
         }
@@ -671,7 +671,7 @@ V EVAL(V ast, Env *env)
             Closure *c = f;
             Env *ne = bind(c, args, (int)argc, 1, NULL);
             for (size_t j = ne ? (size_t)c->nparams : 0; j < argc; j++) M_DECREF(args[j]);
-            if (args != argbuf) free(args);
+            if (args != argbuf) mal_scratch_free(args);
             if (!ne) { M_DECREF(f); goto out; }
             SET_AST(c->body);
             ADOPT_ENV(ne);
@@ -680,7 +680,7 @@ V EVAL(V ast, Env *env)
         }
         ret = mal_apply(f, args, (int)argc);
         for (size_t j = 0; j < argc; j++) M_DECREF(args[j]);
-        if (args != argbuf) free(args);
+        if (args != argbuf) mal_scratch_free(args);
         M_DECREF(f);
         goto out;
     }

@@ -99,11 +99,11 @@ static V g_garbage(V *args, int argc)
 {
     (void)args; (void)argc;
     size_t n = rc_gc_garbage_count(mal_heap);
-    V *xs = malloc((n ? n : 1) * sizeof(V));
+    V *xs = mal_scratch_alloc((n ? n : 1) * sizeof(V));
     if (!xs) return mal_oom();
     for (size_t i = 0; i < n; i++) xs[i] = rc_gc_garbage_get(mal_heap, i);
     List *l = list_from(xs, n);
-    free(xs);
+    mal_scratch_free(xs);
     return l;
 }
 

@@ -118,12 +118,12 @@ static void *interp(void *arg)
     def_value("*host-language*", str_cstr(MAL_HOST));
     {
         int first = opt_argc > 0 ? 1 : 0;
-        V *xs = malloc(((size_t)opt_argc + 1) * sizeof(V));
+        V *xs = mal_scratch_alloc(((size_t)opt_argc + 1) * sizeof(V));
         int k = 0;
         for (int i = first; xs && i < opt_argc; i++) xs[k++] = str_cstr(opt_argv[i]);
         def_value("*ARGV*", xs ? list_from(xs, (size_t)k) : NULL);
         for (int i = 0; i < k; i++) M_XDECREF(xs[i]);
-        free(xs);
+        mal_scratch_free(xs);
     }
     V pre = read_all(prelude, sizeof prelude - 1, "<prelude>");
     for (List *l = pre; l && l->count; l = l->tail) {

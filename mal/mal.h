@@ -157,6 +157,15 @@ void *mal_alloc(const rc_type *t, size_t size); /* zeroed; NULL + exception */
 void *mal_buf_alloc(void *owner, size_t n);
 void *mal_buf_realloc(void *owner, void *buf, size_t n);
 void  mal_buf_free(void *owner, void *buf);
+/* Scratch arrays of values that live only during one call (arguments being
+ * evaluated, the reader's items): malloc in recycle-mal, where the values
+ * they hold are counted references; in recycle-mal-boehm uncollectable GC
+ * memory, which the collector scans, so a value held only there is never
+ * freed under it (Boehm cannot see into malloc's memory).  NULL: out of
+ * memory, nothing thrown. */
+void *mal_scratch_alloc(size_t n);
+void *mal_scratch_realloc(void *p, size_t n);
+void  mal_scratch_free(void *p);
 
 #ifdef MAL_BOEHM
 #  define M_INCREF(v) ((void)(v))

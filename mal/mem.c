@@ -114,6 +114,10 @@ void mal_buf_free(void *owner, void *buf)
     rc_buf_free(owner, buf);
 }
 
+void *mal_scratch_alloc(size_t n) { return malloc(n); }
+void *mal_scratch_realloc(void *p, size_t n) { return realloc(p, n); }
+void  mal_scratch_free(void *p) { free(p); }
+
 #else /* MAL_BOEHM */
 
 static uint64_t gc_started;
@@ -178,6 +182,10 @@ void mal_buf_free(void *owner, void *buf)
     (void)owner;
     (void)buf;
 }
+
+void *mal_scratch_alloc(size_t n) { return GC_MALLOC_UNCOLLECTABLE(n); }
+void *mal_scratch_realloc(void *p, size_t n) { return GC_REALLOC(p, n); }
+void  mal_scratch_free(void *p) { GC_FREE(p); }
 
 #endif
 

@@ -72,7 +72,7 @@ static V read_seq(Reader *r, char close)
 {
     uint32_t line = r->line;
     size_t n = 0, cap = 8;
-    V *items = malloc(cap * sizeof(V)), ret = NULL;
+    V *items = mal_scratch_alloc(cap * sizeof(V)), ret = NULL;
     if (!items) return mal_oom();
     r->s++;
     for (;;) {
@@ -86,7 +86,7 @@ static V read_seq(Reader *r, char close)
         V x = read_form(r);
         if (!x) goto done;
         if (n == cap) {
-            V *ni = realloc(items, 2 * cap * sizeof(V));
+            V *ni = mal_scratch_realloc(items, 2 * cap * sizeof(V));
             if (!ni) { M_DECREF(x); mal_oom(); goto done; }
             items = ni;
             cap *= 2;
@@ -106,7 +106,7 @@ static V read_seq(Reader *r, char close)
     }
 done:
     for (size_t i = 0; i < n; i++) M_DECREF(items[i]);
-    free(items);
+    mal_scratch_free(items);
     return ret;
 }
 
@@ -189,7 +189,7 @@ V read_all(const char *s, size_t n, const char *file)
 {
     Reader r = { s, s + n, 1, file ? mal_file_id(file) : 0 };
     size_t k = 0, cap = 16;
-    V *forms = malloc(cap * sizeof(V)), ret = NULL;
+    V *forms = mal_scratch_alloc(cap * sizeof(V)), ret = NULL;
     if (!forms) return mal_oom();
     for (;;) {
         skip_ws(&r);
@@ -197,7 +197,7 @@ V read_all(const char *s, size_t n, const char *file)
         V x = read_form(&r);
         if (!x) break;
         if (k == cap) {
-            V *nf = realloc(forms, 2 * cap * sizeof(V));
+            V *nf = mal_scratch_realloc(forms, 2 * cap * sizeof(V));
             if (!nf) { M_DECREF(x); mal_oom(); break; }
             forms = nf;
             cap *= 2;
@@ -205,6 +205,6 @@ V read_all(const char *s, size_t n, const char *file)
         forms[k++] = x;
     }
     for (size_t i = 0; i < k; i++) M_DECREF(forms[i]);
-    free(forms);
+    mal_scratch_free(forms);
     return ret;
 }
