@@ -44,9 +44,7 @@
  *     examined set that carry RC__F_COLLECTING (and only for them); an
  *     object of the set not yet started still holds its index, which is
  *     how a reference tells it is in the set;
- *   - from find_roots on: the index again, for every object, but for
- *     the reached objects not yet scanned by propagate, whose gc words
- *     thread the mark stack (each holds the index of the one below).
+ *   - from find_roots on: the index again, for every object.
  *
  * RC__F_COLLECTING marks "in the examined set and not yet known reachable".
  * No user code but traverse runs while gc holds gc_refs, and traverse must
@@ -60,13 +58,12 @@
  *     set, gc-- on the target — both in one sweep (subtract_refs), each
  *     object started when the sweep or the first reference to it reaches
  *     it.  Now gc_refs counts references from outside the set.
- *  3. find_roots + propagate + split_marked: objects with gc_refs > 0 are
- *     marked reachable (COLLECTING cleared), then everything they reach,
- *     depth first, on a stack threaded through the gc words (no extra
- *     memory, so a collection cannot fail for lack of it).  Nothing moves
- *     unless something was left unmarked; then one partition pass swaps
- *     the reachable objects in front.  objs[s..r) is now reachable,
- *     objs[r..e) unreachable, and every gc word is an index again.
+ *  3. find_roots + propagate: objects with gc_refs > 0 are swapped to the
+ *     front of the range; then everything they reach is swapped in behind
+ *     them, using the front of the range itself as the work queue (no extra
+ *     memory, so a collection cannot fail for lack of it).  Becoming
+ *     reachable clears COLLECTING.  objs[s..r) is now reachable, objs[r..e)
+ *     unreachable, and every gc word is an index again.
  *  4. Legacy finalizers: unreachable objects whose type has
  *     RC_TYPE_LEGACY_FINALIZER, and all they reach, are moved out of the
  *     garbage (same propagate step) and will survive; the legacy ones are
@@ -431,13 +428,12 @@ static int visit_decref_now(void **slot, void *arg)
 static uint32_t subtract_refs(rc_heap *h, uint32_t lo, uint32_t hi)
 {
     ring rg = {{0}, 0, h, lo, hi};
-    bool far = hi - lo > RC_RING_MIN; /* else the range is mostly in cache */
-    rc_visit_fn visit = far ? visit_decref : visit_decref_now;
+    rc_visit_fn visit = hi - lo > RC_RING_MIN ? visit_decref : visit_decref_now;
     uint32_t w = lo;
     for (uint32_t i = lo; i < hi; i++) {
         void *o = h->objs[i];
         if (!o) continue;
-        if (far && i + 4 < hi && h->objs[i + 4]) prefetch(h->objs[i + 4]);
+        if (i + 4 < hi && h->objs[i + 4]) prefetch(h->objs[i + 4]);
         rc__head *hd = RC__HEAD(o);
         if (!rc__has(hd, RC__F_COLLECTING)) {
             hd->gc = hd->refcnt;
@@ -452,51 +448,46 @@ static uint32_t subtract_refs(rc_heap *h, uint32_t lo, uint32_t hi)
     return w;
 }
 
-/* Step 3 marks without moving: the objects known reachable but not yet
- * scanned form a stack threaded through their gc words (an object on it
- * holds the index of the one below it, RC__NIL at the bottom; the stack's
- * top is an index, so the object popped gets its own index back), and
- * becoming reachable clears COLLECTING.  Only when something was not
- * reached does one partition pass move objects (split_marked).  A range
- * with no garbage — nearly every young collection — is not reordered at
- * all, so the tracked array keeps its allocation order, which is also its
- * order in memory.  (Until 2026-12 the roots and then everything they
- * reached were swapped to the front, breadth first: two slot and two
- * header writes per object, one of them to an object not reached yet.) */
-#define RC__NIL RC__UNTRACKED
+/* Step 3a.  Restores every gc word to an index and swaps the objects with
+ * gc_refs > 0 to the front, clearing their COLLECTING mark.  Returns the end
+ * of the roots.  `is_root` decides instead when given (legacy step). */
+static uint32_t find_roots(rc_heap *h, uint32_t lo, uint32_t hi,
+                           bool (*is_root)(rc__head *hd))
+{
+    uint32_t r = lo;
+    for (uint32_t i = lo; i < hi; i++) {
+        rc__head *hd = hd_at(h, i);
+        bool root = is_root ? is_root(hd) : hd->gc > 0;
+        hd->gc = i; /* objs[r..i) already hold indices: swapping is safe */
+        if (root) {
+            rc__clr(hd, RC__F_COLLECTING);
+            if (i != r) swap_slots(h, i, r);
+            r++;
+        }
+    }
+    return r;
+}
 
 typedef struct reach_ctx {
     rc_heap *h;
-    uint32_t top;     /* the stack of reached, unscanned objects (RC__NIL: empty) */
-    uint32_t reached; /* objects marked so far */
+    uint32_t r;   /* end of the reachable prefix */
+    uint32_t end; /* end of the range */
     ring     rg;
 } reach_ctx;
 
-static inline void mark_reached(reach_ctx *ctx, rc__head *hd, uint32_t i)
-{
-    rc__clr(hd, RC__F_COLLECTING);
-    hd->gc = ctx->top;
-    ctx->top = i;
-    ctx->reached++;
-}
-
-/* Step 3a.  Restores every gc word of objs[lo..hi) to an index, except the
- * roots' (gc_refs > 0, or `is_root` when given: the legacy step), which
- * are marked and pushed. */
-static void find_roots(reach_ctx *ctx, uint32_t lo, uint32_t hi,
-                       bool (*is_root)(rc__head *hd))
-{
-    for (uint32_t i = lo; i < hi; i++) {
-        rc__head *hd = hd_at(ctx->h, i);
-        if (is_root ? is_root(hd) : hd->gc > 0) mark_reached(ctx, hd, i);
-        else hd->gc = i;
-    }
-}
+/* The object a swap displaces is objs[r], the next not yet reached: its
+ * header is fetched REACH_AHEAD swaps early (objs is read in order). */
+#define REACH_AHEAD 8
 
 static inline void reach_one(reach_ctx *ctx, void *c)
 {
     rc__head *hd = RC__HEAD(c);
-    if (rc__has(hd, RC__F_COLLECTING)) mark_reached(ctx, hd, hd->gc);
+    if (rc__has(hd, RC__F_COLLECTING)) {
+        rc__clr(hd, RC__F_COLLECTING);
+        if (hd->gc != ctx->r) swap_slots(ctx->h, hd->gc, ctx->r);
+        ctx->r++;
+        if (ctx->r + REACH_AHEAD < ctx->end) prefetch(ctx->h->objs[ctx->r + REACH_AHEAD]);
+    }
 }
 
 static int visit_reach(void **slot, void *arg)
@@ -514,66 +505,29 @@ static int visit_reach_now(void **slot, void *arg)
     return 0;
 }
 
-/* Step 3b.  Scans the stack until it and the ring are empty: everything
- * the roots reach in objs[lo..e) is marked, and every gc word is an index
- * again. */
-static void propagate(reach_ctx *ctx, uint32_t lo, uint32_t e)
+/* Step 3b.  objs[lo..r) are known reachable; everything they reach that is
+ * still COLLECTING joins them, breadth first, the prefix being the queue.
+ * Returns the end of the reachable prefix. */
+static uint32_t propagate(rc_heap *h, uint32_t lo, uint32_t r, uint32_t e)
 {
-    rc_heap *h = ctx->h;
+    reach_ctx ctx = {h, r, e, {{0}, 0, h, 0, 0}};
     rc_visit_fn visit = e - lo > RC_RING_MIN ? visit_reach : visit_reach_now;
+    uint32_t q = lo;
     for (;;) {
-        while (ctx->top != RC__NIL) {
-            uint32_t t = ctx->top;
-            void *o = h->objs[t];
-            rc__head *hd = RC__HEAD(o);
-            ctx->top = hd->gc;
-            hd->gc = t;
-            rc__type(hd)->traverse(o, visit, ctx);
+        for (; q < ctx.r; q++) {
+            if (q + 2 < ctx.r) prefetch(h->objs[q + 2]);
+            void *o = h->objs[q];
+            rc__type(RC__HEAD(o))->traverse(o, visit, &ctx);
         }
-        /* The stack is empty: what waits in the ring may refill it. */
+        /* The queue is empty: what waits in the ring may refill it. */
+        uint32_t before = ctx.r;
         for (unsigned k = 0; k < RING; k++) {
-            void *c = ctx->rg.v[k];
-            ctx->rg.v[k] = NULL;
-            if (c) reach_one(ctx, c);
+            void *c = ctx.rg.v[k];
+            ctx.rg.v[k] = NULL;
+            if (c) reach_one(&ctx, c);
         }
-        if (ctx->top == RC__NIL) return;
+        if (ctx.r == before) return ctx.r;
     }
-}
-
-/* Step 3c.  Moves the marked objects of objs[lo..hi) in front of the
- * unmarked ones (which still carry COLLECTING) and returns the boundary.
- * Nothing moves when everything was marked. */
-static uint32_t split_marked(rc_heap *h, uint32_t lo, uint32_t hi, uint32_t marked)
-{
-    if (marked == hi - lo) return hi;
-    uint32_t i = lo, j = hi;
-    for (;;) {
-        while (i < j && !rc__has(hd_at(h, i), RC__F_COLLECTING)) i++;
-        while (i < j && rc__has(hd_at(h, j - 1), RC__F_COLLECTING)) j--;
-        if (i >= j) break;
-        swap_slots(h, i, --j);
-        i++;
-    }
-#if RC__PREFIX
-    if (i != lo + marked) {
-        fprintf(stderr, "recycle: collector invariant broken: %u objects marked, %u found\n",
-                (unsigned)marked, (unsigned)(i - lo));
-        abort();
-    }
-#endif
-    return i;
-}
-
-/* Steps 3a-3c: objs[lo..ret) are the objects `is_root` (NULL: gc_refs > 0)
- * accepts and all they reach in objs[lo..hi); objs[ret..hi) still carry
- * COLLECTING. */
-static uint32_t mark_and_split(rc_heap *h, uint32_t lo, uint32_t hi,
-                               bool (*is_root)(rc__head *hd))
-{
-    reach_ctx ctx = {h, RC__NIL, 0, {{0}, 0, h, 0, 0}};
-    find_roots(&ctx, lo, hi, is_root);
-    propagate(&ctx, lo, hi);
-    return split_marked(h, lo, hi, ctx.reached);
 }
 
 /* Steps 1–3 on objs[lo..*hi): afterwards objs[lo..ret) are referred to
@@ -583,7 +537,8 @@ static uint32_t split_reachable(rc_heap *h, uint32_t lo, uint32_t *hi, bool agai
 {
     if (again) *hi = update_refs(h, lo, *hi); /* the garbage still carries COLLECTING */
     *hi = subtract_refs(h, lo, *hi);
-    return mark_and_split(h, lo, *hi, NULL);
+    uint32_t r = find_roots(h, lo, *hi, NULL);
+    return propagate(h, lo, r, *hi);
 }
 
 /* ------------------------------------------------------------------ */
@@ -710,18 +665,15 @@ static uint32_t gen_start(const rc_heap *h, int generation)
 
 /* Step 10.  objs[s..e) holds the survivors (in any order, with holes) and
  * objs[e..len) the objects tracked during the collection.  Survivors become
- * the band after `generation`, the newcomers the new gen0.  objs[s..dense)
- * is known to hold no hole (a collection that found no garbage ran no user
- * code after subtract_refs swept the range): it is not read again. */
-static void close_collection(rc_heap *h, int generation, uint32_t s, uint32_t dense,
-                             uint32_t e)
+ * the band after `generation`, the newcomers the new gen0. */
+static void close_collection(rc_heap *h, int generation, uint32_t s, uint32_t e)
 {
     /* Every survivor already has gc == i and COLLECTING clear (find_roots
      * and reach_one cleared it, SAVEALL's delete_garbage too): only those
      * that slide down over a hole are touched, so a large old generation
-     * is not read again.  Debug builds check every survivor. */
-    uint32_t w = RC__PREFIX ? s : dense;
-    for (uint32_t i = w; i < e; i++) {
+     * is not read again. */
+    uint32_t w = s;
+    for (uint32_t i = s; i < e; i++) {
         void *o = h->objs[i];
         if (!o) continue;
 #if RC__PREFIX
@@ -783,7 +735,8 @@ static gc_result collect_main(rc_heap *h, int generation, uint32_t s, uint32_t e
     uint32_t r2 = r;
     for (uint32_t i = r; i < e; i++) {
         if (has_legacy_finalizer(hd_at(h, i))) {
-            r2 = mark_and_split(h, r, e, has_legacy_finalizer);
+            r2 = find_roots(h, r, e, has_legacy_finalizer);
+            r2 = propagate(h, r, r2, e);
             break;
         }
     }
@@ -810,9 +763,8 @@ static gc_result collect_main(rc_heap *h, int generation, uint32_t s, uint32_t e
     save_uncollectable(h, r, r2);
     delete_garbage(h, r3, e3);
 
-    /* Step 10.  With no garbage at all, objs[s..e) is as subtract_refs
-     * left it: dense. */
-    close_collection(h, generation, s, r == e ? e : s, end);
+    /* Step 10. */
+    close_collection(h, generation, s, end);
     h->coll_start = UINT32_MAX;
     return res;
 }
