@@ -9,6 +9,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "vec.h"
 #include "internal.h"
 #include "tools/tools.h"
 
@@ -49,20 +50,6 @@ static const rc_type blob_type = {"blob", 24, NULL, NULL, count_release, 0};
 static const rc_type legacy_type = {"legacy", sizeof(node), node_traverse, legacy_finalize,
                                     count_release, RC_TYPE_LEGACY_FINALIZER};
 
-/* A container with a variable number of slots: n, then the slots. */
-typedef struct vec {
-    size_t n;
-    void  *s[];
-} vec;
-static int vec_traverse(void *obj, rc_visit_fn visit, void *arg)
-{
-    vec *v = obj;
-    for (size_t i = 0; i < v->n; i++) {
-        int r = visit(&v->s[i], arg);
-        if (r) return r;
-    }
-    return 0;
-}
 static const rc_type vec_type = {"vec", sizeof(vec), vec_traverse, NULL, count_release, 0};
 
 static void *mk(rc_heap *h, const rc_type *t)
@@ -136,6 +123,26 @@ static char *capture_close(FILE *f)
     char *text = check_capture_text(f);
     fclose(f);
     return text;
+}
+
+/* What a tool printed, having checked what it returned (the caller frees). */
+static char *why_text(rc_heap *h, void *obj, int expect)
+{
+    FILE *out = check_capture_open();
+    CHECK_EQ(rc_why_alive(h, obj, out), expect);
+    return capture_close(out);
+}
+static char *dot_text(rc_heap *h, void *root, int depth, int dir, int expect)
+{
+    FILE *out = check_capture_open();
+    CHECK_EQ(rc_dump_dot(h, root, depth, dir, out), expect);
+    return capture_close(out);
+}
+static char *report_text(rc_heap *h, size_t n, int expect)
+{
+    FILE *out = check_capture_open();
+    CHECK_EQ(rc_leak_report(h, n, out), expect);
+    return capture_close(out);
 }
 
 static int count_lines_with(const char *text, const char *needle)
@@ -596,9 +603,7 @@ TEST(why_alive_shortest_chain_from_the_held_object)
     CHECK_EQ(rc_why_alive_chain(h, target, chain, 2, &len), RC_HELD_OUTSIDE);
     CHECK_UEQ(len, 4); /* the whole length, two stored */
 
-    FILE *out = check_capture_open();
-    CHECK_EQ(rc_why_alive(h, target, out), RC_HELD_OUTSIDE);
-    char *text = capture_close(out);
+    char *text = why_text(h, target, RC_HELD_OUTSIDE);
     CHECK_CONTAINS(text, "reaches it through 3 references");
     CHECK_CONTAINS(text, "held from outside the heap (1 reference)");
     CHECK_CONTAINS(text, "-> slot 1 (+8): <node object at");
@@ -612,11 +617,9 @@ TEST(why_alive_shortest_chain_from_the_held_object)
     CHECK_EQ(rc_why_alive_chain(h, root, chain, 8, &len), RC_HELD_OUTSIDE);
     CHECK_UEQ(len, 1);
     CHECK_PTR_EQ(chain[0], root);
-    out = check_capture_open();
     rc_incref(root);
-    rc_why_alive(h, root, out);
+    text = why_text(h, root, RC_HELD_OUTSIDE);
     rc_decref(root);
-    text = capture_close(out);
     CHECK_CONTAINS(text, "held from outside the heap (2 references the heap does not hold)");
     free(text);
 
@@ -669,9 +672,7 @@ TEST(why_alive_through_the_garbage_list)
     CHECK_UEQ(len, 2);
     CHECK_PTR_EQ(chain[0], leg);
     CHECK_PTR_EQ(chain[1], n);
-    FILE *out = check_capture_open();
-    CHECK_EQ(rc_why_alive(h, n, out), RC_HELD_GARBAGE_LIST);
-    char *text = capture_close(out);
+    char *text = why_text(h, n, RC_HELD_GARBAGE_LIST);
     CHECK_CONTAINS(text, "is alive only through the garbage list");
     CHECK_CONTAINS(text, "<legacy object at");
     CHECK_CONTAINS(text, "garbage list entry 0");
@@ -695,9 +696,7 @@ TEST(why_alive_cyclic_garbage)
     REQUIRE(len == 2);
     CHECK_PTR_EQ(chain[0], c2);
     CHECK_PTR_EQ(chain[1], t);
-    FILE *out = check_capture_open();
-    CHECK_EQ(rc_why_alive(h, t, out), RC_HELD_CYCLE);
-    char *text = capture_close(out);
+    char *text = why_text(h, t, RC_HELD_CYCLE);
     CHECK_CONTAINS(text, "is garbage waiting for collection");
     CHECK_CONTAINS(text, "a reference cycle of 2 objects");
     CHECK_CONTAINS(text, "which reaches it:");
@@ -712,9 +711,7 @@ TEST(why_alive_cyclic_garbage)
     node *self = mk(h, &node_type);
     link_(self, 2, self);
     rc_decref(self);
-    out = check_capture_open();
-    CHECK_EQ(rc_why_alive(h, self, out), RC_HELD_CYCLE);
-    text = capture_close(out);
+    text = why_text(h, self, RC_HELD_CYCLE);
     CHECK_CONTAINS(text, "a reference cycle of 1 object ");
     CHECK_CONTAINS(text, "-> slot 2 (+16)");
     free(text);
@@ -792,9 +789,7 @@ TEST(dot_referents_with_cycles_and_external_marks)
     rc_decref(a);
     rc_decref(b);
     rc_decref(blob);
-    FILE *out = check_capture_open();
-    CHECK_EQ(rc_dump_dot(h, root, 3, RC_DOT_REFERENTS, out), 0);
-    char *text = capture_close(out);
+    char *text = dot_text(h, root, 3, RC_DOT_REFERENTS, 0);
     CHECK_CONTAINS(text, "digraph recycle {");
     CHECK_EQ(count_lines_with(text, "[label=\"node\\n"), 3);
     CHECK_EQ(count_lines_with(text, "[label=\"blob\\n"), 1);
@@ -807,9 +802,7 @@ TEST(dot_referents_with_cycles_and_external_marks)
     free(text);
 
     /* Depth 0: the object alone; depth 1: root and a. */
-    out = check_capture_open();
-    CHECK_EQ(rc_dump_dot(h, root, 1, RC_DOT_REFERENTS, out), 0);
-    text = capture_close(out);
+    text = dot_text(h, root, 1, RC_DOT_REFERENTS, 0);
     CHECK_EQ(count_lines_with(text, "[label="), 2 + 1); /* 2 nodes + 1 edge label */
     free(text);
     rc_decref(root);
@@ -827,9 +820,7 @@ TEST(dot_referrers_and_limits)
     }
     node *top = mk(h, &node_type);
     link_(top, 0, r[0]);
-    FILE *out = check_capture_open();
-    CHECK_EQ(rc_dump_dot(h, target, 2, RC_DOT_REFERRERS, out), 0);
-    char *text = capture_close(out);
+    char *text = dot_text(h, target, 2, RC_DOT_REFERRERS, 0);
     CHECK_CONTAINS(text, "// Referrers of <blob object");
     CHECK_EQ(count_lines_with(text, " -> "), 4);
     CHECK_EQ(count_lines_with(text, "[label=\"node\\n"), 4);
@@ -843,9 +834,7 @@ TEST(dot_referrers_and_limits)
         void *c = mk(h, &blob_type);
         v->s[i] = c; /* the reference rc_new gave */
     }
-    out = check_capture_open();
-    CHECK_EQ(rc_dump_dot(h, v, 1, RC_DOT_REFERENTS, out), 0);
-    text = capture_close(out);
+    text = dot_text(h, v, 1, RC_DOT_REFERENTS, 0);
     CHECK_EQ(count_lines_with(text, " -> "), 40);
     CHECK_CONTAINS(text, "(+60 not shown)");
     CHECK_CONTAINS(text, "style=\"filled,dashed\"");
@@ -889,9 +878,7 @@ TEST(leak_report_groups_and_explains)
     rc_heap *h = fresh_sites(0);
     node *held;
     make_leaks(h, &held);
-    FILE *out = check_capture_open();
-    CHECK_EQ(rc_leak_report(h, 2, out), 0);
-    char *text = capture_close(out);
+    char *text = report_text(h, 2, 0);
     CHECK_CONTAINS(text, "recycle: leak report: 15 objects");
     CHECK_CONTAINS(text, "11 held from outside the heap (or by what it holds), 0 only "
                          "through the garbage list, 4 in garbage cycles");
@@ -903,9 +890,7 @@ TEST(leak_report_groups_and_explains)
     /* After a collection: the cycle is gone, the legacy pair waits in the
      * garbage list. */
     rc_gc_collect(h, 2);
-    out = check_capture_open();
-    CHECK_EQ(rc_leak_report(h, 3, out), 0);
-    text = capture_close(out);
+    text = report_text(h, 3, 0);
     CHECK_CONTAINS(text, "recycle: leak report: 13 objects");
     CHECK_CONTAINS(text, "11 held from outside the heap (or by what it holds), 2 only "
                          "through the garbage list, 0 in garbage cycles");
@@ -1201,9 +1186,7 @@ TEST(describe_is_called_defensively)
     link_(f, 0, c);
     rc_decref(f);
     rc_decref(c);
-    FILE *out = check_capture_open();
-    CHECK_EQ(rc_why_alive(h, c, out), RC_HELD_OUTSIDE);
-    char *text = capture_close(out);
+    char *text = why_text(h, c, RC_HELD_OUTSIDE);
     CHECK_CONTAINS(text, "<failing object at 0x");
     CHECK(strstr(text, "jjj") == NULL);
     CHECK_CONTAINS(text, "<control object at ");
@@ -1231,26 +1214,20 @@ TEST(describe_in_every_tool)
     rc_decref(b);
 
     /* why-alive chains */
-    FILE *out = check_capture_open();
-    CHECK_EQ(rc_why_alive(h, b, out), RC_HELD_OUTSIDE);
-    char *text = capture_close(out);
+    char *text = why_text(h, b, RC_HELD_OUTSIDE);
     CHECK_CONTAINS(text, ": <tagged object at ");
     CHECK_CONTAINS(text, ": tag 7>");
     CHECK_CONTAINS(text, ": tag 8>");
     free(text);
 
     /* the leak report's examples */
-    out = check_capture_open();
-    CHECK_EQ(rc_leak_report(h, 3, out), 0);
-    text = capture_close(out);
+    text = report_text(h, 3, 0);
     CHECK_CONTAINS(text, "tagged objects, allocated at");
     CHECK_CONTAINS(text, ": tag 8>");
     free(text);
 
     /* DOT labels, and the comment naming the object asked about */
-    out = check_capture_open();
-    CHECK_EQ(rc_dump_dot(h, b, 3, RC_DOT_REFERRERS, out), 0);
-    text = capture_close(out);
+    text = dot_text(h, b, 3, RC_DOT_REFERRERS, 0);
     CHECK_CONTAINS(text, "[label=\"tagged\\ntag 8\\n0x");
     CHECK_CONTAINS(text, "[label=\"tagged\\ntag 7\\n0x");
     CHECK_CONTAINS(text, "// Referrers of <tagged object at ");
@@ -1271,7 +1248,7 @@ TEST(describe_in_every_tool)
         }
         CHECK(seen);
     }
-    out = check_capture_open();
+    FILE *out = check_capture_open();
     CHECK_EQ(rc_snapshot_write_json(s, out), 0);
     text = capture_close(out);
     CHECK_CONTAINS(text, "\"example\":\"<tagged object at ");
@@ -1417,9 +1394,7 @@ TEST(dot_depth_limit_draws_cut_nodes_dashed)
     link_(a, 0, b);
     link_(b, 0, cc);
     link_(cc, 0, d);
-    FILE *out = check_capture_open();
-    CHECK_EQ(rc_dump_dot(h, a, 1, RC_DOT_REFERENTS, out), 0);
-    char *text = capture_close(out);
+    char *text = dot_text(h, a, 1, RC_DOT_REFERENTS, 0);
     char line[64];
     snprintf(line, sizeof line, "  o%u [label=", (unsigned)RC__HEAD(b)->gc);
     char *at = strstr(text, line);
@@ -1427,9 +1402,7 @@ TEST(dot_depth_limit_draws_cut_nodes_dashed)
     CHECK(strstr(at, "style=\"filled,dashed\"") < strchr(at, '\n'));
     CHECK(strstr(at, "(+1 not shown)") < strchr(at, '\n'));
     free(text);
-    out = check_capture_open();
-    CHECK_EQ(rc_dump_dot(h, d, 1, RC_DOT_REFERRERS, out), 0);
-    text = capture_close(out);
+    text = dot_text(h, d, 1, RC_DOT_REFERRERS, 0);
     snprintf(line, sizeof line, "  o%u [label=", (unsigned)RC__HEAD(cc)->gc);
     at = strstr(text, line);
     REQUIRE(at != NULL);

@@ -13,6 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "vec.h"
 #include "internal.h"
 #include "tools/tools.h"
 
@@ -20,19 +21,6 @@
 /* A container with a variable number of slots, and atomic blobs       */
 /* ------------------------------------------------------------------ */
 
-typedef struct vec {
-    size_t n;
-    void  *s[];
-} vec;
-static int vec_traverse(void *obj, rc_visit_fn visit, void *arg)
-{
-    vec *v = obj;
-    for (size_t i = 0; i < v->n; i++) {
-        int r = visit(&v->s[i], arg);
-        if (r) return r;
-    }
-    return 0;
-}
 static const rc_type vec_type = {"vec", sizeof(vec), vec_traverse, NULL, NULL, 0};
 static const rc_type blob_type = {"blob", 8, NULL, NULL, NULL, 0};
 
