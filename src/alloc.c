@@ -7,11 +7,14 @@
  * ------
  * A *segment* is 4 MiB of address space from mmap, aligned to its size, so
  * the segment of a block is its address with the low 22 bits cleared.  It
- * is cut into 64 *pages* of 64 KiB.  Page 0 holds the segment header: the
- * owning heap and allocator and 64 page descriptors.  Pages 1..63 each hold
- * *blocks* of one size class:
+ * is cut into 64 *pages* of 64 KiB, each holding *blocks* of one size
+ * class.  Page 0 opens with the segment header (SEG_HDR, 4,160 bytes: the
+ * owning heap and allocator and 64 page descriptors) and holds blocks after
+ * it, as many as fit (until 2026-12-06 it held the header alone: where
+ * huge pages back a segment, its other 60 KiB were resident for nothing,
+ * 0.44 byte per 32-byte block):
  *
- *   segment  [ header | page 1 | page 2 | ...              | page 63 ]  4 MiB
+ *   segment  [ header, page 0's blocks | page 1 | ...        | page 63 ]  4 MiB
  *   page     [ block | block | ... | block | tail < 1 block ]            64 KiB
  *   block    [ owner's 4 | next 4 | mark | 16.. untouched ]   (free)
  *            [ owner's   8         | non-zero | ...       ]   (live)
@@ -77,9 +80,12 @@
  *   p.queued  <=>  p on queue[c];   !p.queued  =>  p.free == NULL && p.bump == p.end
  *   every queued page but the head has room
  *   a.cur[c] == (queue[c] empty ? &a.none : head of queue[c])
- *   s.used_pages + popcount(s.free_mask) == 63;  dirty_mask ⊆ free_mask
+ *   s.used_pages + popcount(s.free_mask) == 64;  dirty_mask ⊆ free_mask
+ *   a page's blocks start at blocks_start (page 0: after the header):
+ *          p.end - p.capacity * p.bsize == blocks_start(s, p.index)
  *   a.in_use    == Σ bsize over live blocks (small and big)
- *   a.committed == Σ small segments (header bytes + 64 KiB × (used + dirty pages))
+ *   a.committed == Σ small segments (hdr_bytes + Σ page_bytes over used
+ *                  and dirty pages: 64 KiB, page 0 less hdr_bytes)
  *                + Σ big segments' mapped bytes (+ big_cache_bytes)
  *   a.dirty     == Σ popcount(s.dirty_mask); after each release_page,
  *                  a.dirty <= dirty_budget(a)
@@ -171,14 +177,29 @@ static inline char *page_start(segment *s, unsigned i)
     return (char *)s + ((size_t)i << PG_SHIFT);
 }
 
+/* Where the blocks of small page i start: page 0 opens with the segment
+ * header (SEG_HDR bytes). */
+static inline char *blocks_start(segment *s, unsigned i)
+{
+    return page_start(s, i) + (i ? 0 : SEG_HDR);
+}
+
+/* The bytes of small page i that the system backs for its blocks (what
+ * `committed` counts for it): page 0's first hdr_bytes are the header's,
+ * counted with the segment. */
+static inline size_t page_bytes(const rc__alloc *a, unsigned i)
+{
+    return i ? PG_SIZE : PG_SIZE - a->hdr_bytes;
+}
+
 /* Whether p (in page pg, below its bump) is where a block starts.  The
  * division is paid out of line only (rc__free_block, rc__alloc_owns): the
  * inline free trusts its caller, the object layer, which computes p from a
  * live object's header. */
 static inline bool is_block_start(segment *s, const page *pg, const void *p)
 {
-    size_t off = (size_t)((const char *)p - page_start(s, pg->index));
-    return off % pg->bsize == 0;
+    const char *b0 = blocks_start(s, pg->index);
+    return (const char *)p >= b0 && (size_t)((const char *)p - b0) % pg->bsize == 0;
 }
 
 static inline unsigned class_of(size_t size)
@@ -231,7 +252,10 @@ static char *map_aligned(rc__alloc *a, size_t size)
  * (GCBench with collection off: 11,760 faults, 0.135 s of sys, against
  * 3,630 and 0.06 s).  Only for a heap's second and later segments and big
  * blocks of at least 2 MiB, so that a small heap's resident memory stays
- * small.  A purge of part of a huge page splits it; nothing else changes. */
+ * small.  A purge of part of a huge page splits it; nothing else changes.
+ * The price: a heap's newest huge page is resident whole before its pages
+ * are used, up to 2 MiB per heap (docs/DESIGN.md has the measured
+ * alternative, pages backed as they are taken, and why it lost). */
 static void huge_pages(void *p, size_t size)
 {
 #ifdef MADV_HUGEPAGE
@@ -249,14 +273,22 @@ static void unmap(void *p, size_t size)
     munmap(p, size);
 }
 
-/* Give a free page's memory back; its next touch reads zeros.  `counted`
- * bytes of it were backed empty pages: the purge delay remembers them
- * (dirty_budget). */
-static void decommit(rc__alloc *a, void *p, size_t size, size_t counted)
+/* Gives the memory of small pages i .. i + n - 1 of s back (page 0's
+ * without the header's OS pages); their next touch reads zeros.  `counted`
+ * of them were backed empty pages (the others never were touched or were
+ * returned already): the purge delay remembers them (dirty_budget). */
+static void decommit(rc__alloc *a, segment *s, unsigned i, unsigned n, uint64_t counted)
 {
+    char *p = page_start(s, i);
+    size_t size = (size_t)n << PG_SHIFT;
+    if (i == 0) {
+        p += a->hdr_bytes;
+        size -= a->hdr_bytes;
+    }
     madvise(p, size, MADV_DONTNEED);
-    a->committed -= counted;
-    a->purged += counted / PG_SIZE;
+    for (uint64_t m = counted; m; m &= m - 1)
+        a->committed -= page_bytes(a, (unsigned)__builtin_ctzll(m));
+    a->purged += (size_t)__builtin_popcountll(counted);
 }
 
 /* ------------------------------------------------------------------ */
@@ -330,10 +362,10 @@ static segment *new_segment(rc__alloc *a)
     s->owner = a->owner;
     s->alloc = a;
     s->size = SEG_SIZE;
-    s->free_mask = ~(uint64_t)1;
+    s->free_mask = ~(uint64_t)0;
     for (unsigned i = 0; i < PAGES; i++)
         s->pages[i].index = (uint8_t)i;
-    rc__track_mem_noaccess(page_start(s, 1), SEG_SIZE - PG_SIZE);
+    rc__track_mem_noaccess((char *)s + SEG_HDR, SEG_SIZE - SEG_HDR);
     insert_segment(a, s);
     a->committed += a->hdr_bytes;
     a->empty_segs++;
@@ -383,7 +415,7 @@ static page *take_page(rc__alloc *a, unsigned c)
         a->dirty--;
         a->reused++;
     } else {
-        a->committed += PG_SIZE;
+        a->committed += page_bytes(a, i);
         if (a->purged) { /* a refault: hold one more page next time */
             a->purged--;
             a->hold++;
@@ -394,8 +426,8 @@ static page *take_page(rc__alloc *a, unsigned c)
 
     page *pg = &s->pages[i];
     size_t bs = class_size[c];
-    size_t cap = PG_SIZE / bs;
-    char *start = page_start(s, i);
+    char *start = blocks_start(s, i);
+    size_t cap = (size_t)(page_start(s, i) + PG_SIZE - start) / bs;
     pg->free = NULL;
     pg->bump = start;
     pg->end = start + (size_t)cap * bs;
@@ -416,7 +448,9 @@ static void unmap_small(rc__alloc *a, segment *s)
     remove_segment(a, s);
     a->dirty -= dirty;
     a->purged += dirty;
-    a->committed -= a->hdr_bytes + dirty * PG_SIZE;
+    a->committed -= a->hdr_bytes;
+    for (uint64_t m = s->dirty_mask; m; m &= m - 1)
+        a->committed -= page_bytes(a, (unsigned)__builtin_ctzll(m));
     a->empty_segs--;
     unmap(s, s->size);
 }
@@ -464,12 +498,14 @@ static void trim_dirty(rc__alloc *a, size_t target)
         segment *s = a->segs[k];
         while (s->dirty_mask && a->dirty > target) {
             unsigned i = (unsigned)__builtin_ctzll(s->dirty_mask), n = 0;
+            uint64_t run = 0;
             while (i + n < PAGES && (s->dirty_mask >> (i + n) & 1) && a->dirty > target) {
-                s->dirty_mask &= ~((uint64_t)1 << (i + n));
+                run |= (uint64_t)1 << (i + n);
                 a->dirty--;
                 n++;
             }
-            decommit(a, page_start(s, i), n * PG_SIZE, n * PG_SIZE);
+            s->dirty_mask &= ~run;
+            decommit(a, s, i, n, run);
         }
         if (!s->big && s->used_pages == 0 && a->empty_segs > 1) {
             unmap_small(a, s);
@@ -509,7 +545,7 @@ static void segment_emptied(rc__alloc *a, segment *s)
     }
     size_t dirty = (size_t)__builtin_popcountll(s->dirty_mask);
     if (dirty)
-        decommit(a, page_start(s, 1), SEG_SIZE - PG_SIZE, dirty * PG_SIZE);
+        decommit(a, s, 0, PAGES, s->dirty_mask);
     a->dirty -= dirty;
     s->dirty_mask = 0;
 }
@@ -529,7 +565,7 @@ static void release_page(rc__alloc *a, segment *s, page *pg)
     size_t budget = dirty_budget(a);
     bool over = a->dirty >= budget;
     if (over && budget == DIRTY_MAX) {
-        decommit(a, page_start(s, i), PG_SIZE, PG_SIZE);
+        decommit(a, s, i, 1, bit);
         over = false;
     } else {
         s->dirty_mask |= bit;
@@ -814,7 +850,7 @@ static int walk_page(segment *s, unsigned i, int (*fn)(void *block, void *arg), 
                      bool objects_only)
 {
     page *pg = &s->pages[i];
-    for (char *b = page_start(s, i); b < pg->bump; b += pg->bsize) {
+    for (char *b = blocks_start(s, i); b < pg->bump; b += pg->bsize) {
         if (!rc__block_live((block *)b) || (objects_only && is_buffer(b)))
             continue;
         int r = fn(b, arg);
@@ -859,12 +895,12 @@ SLOW static void invalid(int line, const char *what)
 
 static size_t free_list_length(const page *pg)
 {
-    size_t n = 0;
+    size_t n = 0, first = pg->index ? 0 : SEG_HDR; /* where its blocks start */
     for (block *b = pg->free; b; n++) {
         rc__track_mem_defined(&b->next, sizeof b->next + sizeof b->mark);
         uint32_t link = b->next;
         VALID(b->mark == 0);
-        VALID(link == 0 || (link - 1) % pg->bsize == 0);
+        VALID(link == 0 || (link - 1 >= first && (link - 1 - first) % pg->bsize == 0));
         rc__track_mem_noaccess(&b->next, sizeof b->next + sizeof b->mark);
         b = link ? (block *)(page_start(rc__segment_of(b), pg->index) + link - 1) : NULL;
     }
@@ -888,21 +924,23 @@ static void validate(const rc__alloc *a)
         }
         committed += a->hdr_bytes;
         uint32_t used_pages = 0;
-        VALID((s->dirty_mask & ~s->free_mask) == 0 && !(s->free_mask & 1));
-        for (unsigned i = 1; i < PAGES; i++) {
+        VALID((s->dirty_mask & ~s->free_mask) == 0);
+        for (unsigned i = 0; i < PAGES; i++) {
             const page *pg = &s->pages[i];
             uint64_t bit = (uint64_t)1 << i;
             if (!pg->bsize) {
                 VALID(s->free_mask & bit);
                 if (s->dirty_mask & bit) {
-                    committed += PG_SIZE;
+                    committed += page_bytes(a, i);
                     dirty++;
                 }
                 continue;
             }
             VALID(!(s->free_mask & bit));
+            VALID(pg->end - (size_t)pg->capacity * pg->bsize == blocks_start(s, i));
+            VALID(pg->end <= page_start(s, i) + PG_SIZE);
             used_pages++;
-            committed += PG_SIZE;
+            committed += page_bytes(a, i);
             size_t live = 0, cached = stacked(a, pg);
             walk_page(s, i, count_block, &live, false);
             VALID(live == pg->used);
@@ -1005,7 +1043,7 @@ bool rc__alloc_owns(const rc__alloc *a, const void *p)
         return u == (uintptr_t)s + BIG_HDR && s->pages[0].used == 1;
     size_t i = (u - (uintptr_t)s) >> PG_SHIFT;
     const page *pg = &s->pages[i];
-    if (i == 0 || !pg->bsize || (const char *)p >= pg->bump || !is_block_start(s, pg, p))
+    if (!pg->bsize || (const char *)p >= pg->bump || !is_block_start(s, pg, p))
         return false;
     return rc__block_live((block *)p);
 }
@@ -1042,7 +1080,7 @@ int rc__alloc_walk(rc__alloc *a, int (*fn)(void *block, void *arg), void *arg)
             }
             continue;
         }
-        for (unsigned i = 1; i < PAGES; i++) {
+        for (unsigned i = 0; i < PAGES; i++) {
             if (!s->pages[i].bsize || !born_before(&s->pages[i], e))
                 continue;
             int r = walk_page(s, i, fn, arg, true);
@@ -1089,7 +1127,7 @@ void rc__alloc_stats(const rc__alloc *a, rc_memory_stats *out)
         const segment *s = a->segs[k];
         if (s->big)
             continue;
-        for (unsigned i = 1; i < PAGES; i++) {
+        for (unsigned i = 0; i < PAGES; i++) {
             const page *pg = &s->pages[i];
             if (!pg->bsize)
                 continue;

@@ -96,6 +96,8 @@ typedef struct rc__segment {
 } rc__segment;
 
 #define BIG_HDR ((offsetof(rc__segment, pages) + sizeof(rc__page) + 15) & ~(size_t)15)
+/* A small segment's header: page 0's first bytes; its blocks follow. */
+#define SEG_HDR ((sizeof(rc__segment) + 63) & ~(size_t)63)
 
 _Static_assert(sizeof(rc__page) == 64, "a page descriptor is one cache line");
 _Static_assert(sizeof(rc__segment) <= PG_SIZE, "the header fits in page 0");
