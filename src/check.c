@@ -47,15 +47,82 @@ static void complain_buf(void *arg, const char *what, const void *obj)
 typedef struct refs_ctx {
     const rc_heap *h;
     uint32_t      *internal; /* per index: references from tracked objects */
+    rc__pmap       paged;    /* per paged object: the same */
+    bool           failed;   /* no memory for the map: skip the comparison */
 } refs_ctx;
+
+static bool in_array(const rc_heap *h, const void *p)
+{
+    return RC__HEAD(p)->gc < h->len;
+}
 
 static int visit_tally(void **slot, void *arg)
 {
     refs_ctx *r = arg;
     void *p = *slot;
-    if (!p) return 0;
-    uint32_t i = RC__HEAD(p)->gc;
-    if (i != RC__UNTRACKED && i < r->h->len && r->h->objs[i] == p) r->internal[i]++;
+    if (!p || rc_heap_of(p) != r->h || RC__HEAD(p)->gc == RC__UNTRACKED) return 0;
+    if (in_array(r->h, p)) {
+        r->internal[RC__HEAD(p)->gc]++;
+        return 0;
+    }
+    uint64_t *n = rc__pmap_put(&r->paged, (uintptr_t)p, NULL);
+    if (n) (*n)++;
+    else r->failed = true;
+    return 0;
+}
+
+/* What every tracked object must be, in the array or paged. */
+static void check_tracked(check_ctx *c, const void *o)
+{
+    rc__head *hd = RC__HEAD(o);
+    if (rc__has(hd, RC__F_COLLECTING)) complain(c, "COLLECTING outside a collection:", o);
+    if (!rc__is_container(rc__type(hd))) complain(c, "atomic object tracked:", o);
+    if (hd->refcnt == 0) complain(c, "tracked object with count 0 (dying):", o);
+    if (rc_heap_of(o) != c->h) complain(c, "object of another heap tracked:", o);
+    rc__type(hd)->traverse((void *)o, visit_count_refs, c);
+}
+
+typedef struct paged_ctx {
+    check_ctx *c;
+    size_t     live[RC__NBANDS];
+    refs_ctx  *r; /* the second walk: compare the tallies */
+} paged_ctx;
+
+/* The paged objects: each names a band that is not in the array. */
+static int check_paged(void *block, void *arg)
+{
+    paged_ctx *p = arg;
+    const rc_heap *h = p->c->h;
+    rc__head *hd = rc__head_of_block(block);
+    void *o = rc__obj_of(hd);
+    if (hd->gc == RC__UNTRACKED) return 0;
+    if (in_array(h, o)) {
+        if (!p->r && h->objs[hd->gc] != o) complain(p->c, "tracked object's index is wrong:", o);
+        return 0;
+    }
+    if (p->r) {
+        const uint64_t *n = rc__pmap_get(&p->r->paged, (uintptr_t)o);
+        if (n && *n > hd->refcnt) complain(p->c, "count below the references the heap holds:", o);
+        return 0;
+    }
+    if (hd->gc != RC__GC_FROZEN && hd->gc != RC__GC_PENDING && hd->gc != RC__GC_OLD) {
+        complain(p->c, "tracked object's index points past the array:", o);
+        return 0;
+    }
+    int b = hd->gc == RC__GC_FROZEN ? RC__FROZEN : hd->gc == RC__GC_PENDING ? RC__PENDING : RC__OLD;
+    if (b >= h->bands_in) complain(p->c, "paged object of a band the array holds:", o);
+    p->live[b]++;
+    check_tracked(p->c, o);
+    return 0;
+}
+
+static int tally_paged(void *block, void *arg)
+{
+    refs_ctx *r = arg;
+    rc__head *hd = rc__head_of_block(block);
+    void *o = rc__obj_of(hd);
+    if (hd->gc != RC__UNTRACKED && !in_array(r->h, o) && rc__is_container(rc__type(hd)))
+        rc__type(hd)->traverse(o, visit_tally, r);
     return 0;
 }
 
@@ -64,29 +131,29 @@ int rc_heap_check(const rc_heap *h, FILE *out)
     if (!h) return -1;
     check_ctx c = {h, 0, out};
     if (h->collecting) return 0; /* the arrays are in flux: nothing to say */
+    if (h->bands_in != RC__GEN1 && h->bands_in != RC__OLD && h->bands_in != RC__FROZEN)
+        complain(&c, "bands_in is not a band that pages in", NULL);
     if (h->band[0] != 0) complain(&c, "frozen band does not start at 0", NULL);
     for (int b = 1; b < RC__NBANDS; b++)
         if (h->band[b] < h->band[b - 1] || h->band[b] > h->len)
             complain(&c, "bands out of order", NULL);
+    for (int b = 1; b <= h->bands_in && b <= RC__GEN1; b++)
+        if (h->band[b] != 0) complain(&c, "a paged band has slots in the array", NULL);
     if (h->len > h->cap) complain(&c, "length past capacity", NULL);
-    if (h->shrink_below != (h->cap > RC__OBJS_MIN ? h->cap / 4 : 0))
+    if (h->shrink_below != rc__shrink_mark(h))
         complain(&c, "tracked array's shrink mark is stale", NULL);
-    size_t live[RC__NBANDS] = {0};
+    paged_ctx p = {&c, {0}, NULL};
     for (uint32_t i = 0; i < h->len; i++) {
         void *o = h->objs[i];
         if (!o) continue;
-        rc__head *hd = RC__HEAD(o);
-        live[rc__band_of(h, i)]++;
-        if (hd->gc != i) complain(&c, "tracked object's index is wrong:", o);
-        if (rc__has(hd, RC__F_COLLECTING)) complain(&c, "COLLECTING outside a collection:", o);
-        if (!rc__is_container(rc__type(hd))) complain(&c, "atomic object tracked:", o);
-        if (hd->refcnt == 0) complain(&c, "tracked object with count 0 (dying):", o);
-        if (rc_heap_of(o) != h) complain(&c, "object of another heap tracked:", o);
-        rc__type(hd)->traverse(o, visit_count_refs, &c);
+        p.live[rc__band_of(h, i)]++;
+        if (RC__HEAD(o)->gc != i) complain(&c, "tracked object's index is wrong:", o);
+        check_tracked(&c, o);
     }
+    rc__alloc_walk(h->alloc, check_paged, &p);
     for (int b = 0; b < RC__NBANDS; b++)
-        if (live[b] != h->live[b]) complain(&c, "band live count is wrong", NULL);
-    if (h->band[RC__GEN0] <= h->len && h->len - h->band[RC__GEN0] != live[RC__GEN0])
+        if (p.live[b] != h->live[b]) complain(&c, "band live count is wrong", NULL);
+    if (h->band[RC__GEN0] <= h->len && h->len - h->band[RC__GEN0] != p.live[RC__GEN0])
         complain(&c, "tombstone in gen0 outside a collection", NULL);
     /* Dying objects (object.c): those waiting on the deferred list have
      * count 0 and are untracked. */
@@ -101,17 +168,23 @@ int rc_heap_check(const rc_heap *h, FILE *out)
 
     rc__buf_check(h, complain_buf, &c);
 
-    refs_ctx r = {h, calloc(h->len ? h->len : 1, sizeof(uint32_t))};
+    refs_ctx r = {h, calloc(h->len ? h->len : 1, sizeof(uint32_t)), {0}, false};
     if (r.internal) {
         for (uint32_t i = 0; i < h->len; i++) {
             void *o = h->objs[i];
             if (o) rc__type(RC__HEAD(o))->traverse(o, visit_tally, &r);
         }
+        rc__alloc_walk(h->alloc, tally_paged, &r);
         for (uint32_t i = 0; i < h->len; i++) {
             void *o = h->objs[i];
             if (o && r.internal[i] > RC__HEAD(o)->refcnt)
                 complain(&c, "count below the references the heap holds:", o);
         }
+        if (!r.failed) {
+            p.r = &r;
+            rc__alloc_walk(h->alloc, check_paged, &p);
+        }
+        rc__pmap_free(&r.paged);
         free(r.internal);
     }
     return c.bad ? -1 : 0;

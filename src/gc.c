@@ -18,39 +18,50 @@
  *
  * ==== Where tracked objects live ====
  *
- * heap->objs is one array of every tracked object, in bands oldest first
- * (see internal.h):
+ * In five bands, oldest first (see internal.h):
  *
- *     [ frozen | gen2 old | gen2 pending | gen1 | gen0 ]
+ *     frozen | gen2 old | gen2 pending | gen1 | gen0
  *
- * A new container is appended (gen0).  Generation g is collected together
- * with every younger one, so the examined set is always a suffix of the
- * array, objs[s .. len).  Survivors stay where they are and simply become
- * part of the next band: promotion moves a boundary, not an object.  An
- * object of gen0 that dies or is untracked between collections gives its
- * slot to the newest object (rc__untrack_young), so gen0 holds no
- * tombstone then; in an older band, or during a collection, it leaves NULL
- * (a tombstone) in its slot; tombstones are swept by every collection of
- * their band and, between collections, by compact() when they pile up.  The array costs 8 bytes per
- * tracked object; a tracked object's whole overhead is that plus the 16-byte
- * header: 24 bytes (CPython: 32).  Walking an array instead of a linked list
- * lets the loops below prefetch the next objects' headers.
+ * The young bands are one array, heap->objs = [ gen1 | gen0 ].  A new
+ * container is appended (gen0).  A gen0 collection examines gen0, a suffix
+ * of the array; its survivors stay where they are and become gen1 (a
+ * boundary moves).  A gen1 collection examines the whole array; its
+ * survivors are marked pending and leave it.  The older bands are "paged":
+ * their objects are in no array, their gc words name their band, and a
+ * full collection finds them by walking the allocator's pages
+ * (find_garbage_full).  So an old object costs its 16-byte header and
+ * nothing else (CPython: 32), and its death writes no slot.  An object of
+ * gen0 that dies or is untracked between collections gives its slot to
+ * the newest object (rc__untrack_young), so gen0 holds no tombstone then;
+ * in gen1, or during a collection, it leaves NULL (a tombstone) in its
+ * slot; tombstones are swept by every collection of their band and,
+ * between collections, by compact() when they pile up.  Walking an array
+ * instead of a linked list lets the loops below prefetch the next objects'
+ * headers; walking pages is in address order, which the hardware
+ * prefetches.
  *
  * ==== The header's gc word ====
  *
- *   - outside a collection, for a tracked object: its index in objs
- *     (invariant: objs[hd->gc] == obj); RC__UNTRACKED otherwise;
+ *   - outside a collection, for a young tracked object: its index in objs
+ *     (invariant: objs[hd->gc] == obj); for a paged one, RC__GC_OLD,
+ *     RC__GC_PENDING or RC__GC_FROZEN; RC__UNTRACKED otherwise;
  *   - during steps 1-2 .. find_roots: gc_refs, for the objects of the
  *     examined set that carry RC__F_COLLECTING (and only for them); an
- *     object of the set not yet started still holds its index, which is
- *     how a reference tells it is in the set;
- *   - from find_roots on: the index again, for every object.
+ *     object of the set not yet started still holds its index (or its
+ *     band's mark, in a full collection), which is how a reference tells
+ *     it is in the set;
+ *   - from find_roots on: the index again, for every object of the array;
+ *     in a full collection, RC__GC_OLD for each survivor as it is marked.
  *
  * RC__F_COLLECTING marks "in the examined set and not yet known reachable".
  * No user code but traverse runs while gc holds gc_refs, and traverse must
  * not change anything.
  *
  * ==== A collection, step by step (collect_main) ====
+ *
+ * (For a young collection.  A full one does steps 1-3 over the pages
+ * instead — find_garbage_full — and gathers the garbage into objs[0..e)
+ * for steps 4-10.)
  *
  *  1. Sweep tombstones out of objs[s..e), set gc = refcnt and mark each
  *     object COLLECTING, and
@@ -132,7 +143,7 @@ int rc__reserve_track(rc_heap *h, size_t n)
     size_t want = (size_t)h->len + n;
     size_t cap = h->cap ? (size_t)h->cap + h->cap / 2 : 256;
     if (cap < want) cap = want;
-    if (cap >= RC__UNTRACKED) cap = RC__UNTRACKED - 1;
+    if (cap > RC__GC_INDEX_MAX) cap = RC__GC_INDEX_MAX;
     if (cap < want) return RC_ENOMEM;
     void **nv = realloc(h->objs, cap * sizeof *nv);
     if (!nv) return RC_ENOMEM;
@@ -149,51 +160,149 @@ int rc__track(rc_heap *h, rc__head *hd)
     return 0;
 }
 
-/* The frozen band grows by one slot at its end: the first slot of each
- * younger band moves to that band's end (O(bands); a band's order does not
- * matter).  During a collection the bands are in use: the object joins gen0
- * and h->refreeze, holding a reference, and rc__refreeze moves it when the
- * collection ends (if h->refreeze has no room, it simply stays in gen0). */
-int rc__track_frozen(rc_heap *h, rc__head *hd)
+/* The frozen band is paged except inside the dominator tool, which runs no
+ * user code: the object is marked and counted, nothing moves, at any time
+ * (a collection never examines the frozen band). */
+void rc__track_frozen(rc_heap *h, rc__head *hd)
 {
-    if (h->collecting) {
-        if (rc__track(h, hd) != 0) return RC_ENOMEM;
-        void *obj = rc__obj_of(hd);
-        if (rc__vec_push(&h->refreeze, obj) == 0) rc_incref(obj);
+    hd->gc = RC__GC_FROZEN;
+    h->live[RC__FROZEN]++;
+}
+
+/* ------------------------------------------------------------------ */
+/* Paging the old bands in and out                                     */
+/* ------------------------------------------------------------------ */
+
+static inline bool in_array(const rc_heap *h, const rc__head *hd)
+{
+    return hd->gc < h->len;
+}
+
+/* The band a paged object's gc word names. */
+static inline int paged_band(uint32_t gc)
+{
+    return gc == RC__GC_FROZEN ? RC__FROZEN : gc == RC__GC_PENDING ? RC__PENDING : RC__OLD;
+}
+
+int rc__band_of_obj(const rc_heap *h, const rc__head *hd)
+{
+    if (hd->gc == RC__UNTRACKED) return -1;
+    return in_array(h, hd) ? rc__band_of(h, hd->gc) : paged_band(hd->gc);
+}
+
+typedef struct page_in_ctx {
+    rc_heap *h;
+    int      from;
+    uint32_t next[RC__GEN1], end[RC__GEN1]; /* per paged band: where it goes */
+    uint32_t young_lo, young_hi;            /* where the young bands went   */
+    bool     overflow;
+} page_in_ctx;
+
+static int place_block(void *block, void *arg)
+{
+    page_in_ctx *c = arg;
+    rc__head *hd = rc__head_of_block(block);
+    uint32_t g = hd->gc;
+    if (g == RC__UNTRACKED) return 0;
+    void *o = rc__obj_of(hd);
+    if (g >= c->young_lo && g < c->young_hi) return 0;
+    int b = paged_band(g);
+    if (b < c->from) return 0;
+    if (c->next[b] == c->end[b]) { /* more than live[b] say: a broken count */
+        c->overflow = true;
         return 0;
     }
-    if (rc__reserve_track(h, 1) != 0) return RC_ENOMEM;
-    uint32_t pos = h->len++;
-    for (int b = RC__GEN0; b > RC__FROZEN; b--) {
-        uint32_t first = h->band[b];
-        if (first != pos) { /* else the band is empty */
-            void *o = h->objs[first];
-            h->objs[pos] = o;
-            if (o) RC__HEAD(o)->gc = pos;
-        }
-        pos = first;
-        h->band[b] = first + 1;
-    }
-    h->objs[pos] = rc__obj_of(hd);
-    hd->gc = pos;
-    h->live[RC__FROZEN]++;
+    c->h->objs[c->next[b]] = o;
+    hd->gc = c->next[b]++;
     return 0;
 }
 
-void rc__refreeze(rc_heap *h)
+int rc__page_in(rc_heap *h, int from)
 {
-    while (h->refreeze.len > 0) {
-        void *o = h->refreeze.v[--h->refreeze.len];
-        rc__head *hd = RC__HEAD(o);
-        /* Still tracked (the program may have untracked it), not frozen
-         * since (freezing waits for the collection's end), room for it. */
-        if (hd->gc != RC__UNTRACKED && hd->gc >= h->band[RC__OLD] &&
-            rc__reserve_track(h, 1) == 0) {
-            rc__untrack(h, hd);
-            rc__track_frozen(h, hd);
-        }
-        rc_decref(o);
+    if (h->bands_in <= from) return 0;
+    if (h->bands_in != RC__GEN1) return RC_EBUSY;
+    size_t n = 0;
+    for (int b = from; b < RC__GEN1; b++) n += h->live[b];
+    if (n > RC__GC_INDEX_MAX || rc__reserve_track(h, n) != 0) return RC_ENOMEM;
+    /* The young bands move up by n (their order kept), the paged bands
+     * fill objs[0..n) in band order. */
+    uint32_t young = h->len, base = (uint32_t)n;
+    if (young > 0) memmove(h->objs + base, h->objs, young * sizeof *h->objs);
+    for (uint32_t i = base; i < base + young; i++)
+        if (h->objs[i]) RC__HEAD(h->objs[i])->gc = i;
+    page_in_ctx c = {.h = h, .from = from, .young_lo = base, .young_hi = base + young};
+    uint32_t at = 0;
+    for (int b = RC__FROZEN; b < RC__GEN1; b++) {
+        c.next[b] = at;
+        if (b >= from) at += (uint32_t)h->live[b];
+        c.end[b] = at;
     }
+    if (n > 0) rc__alloc_walk(h->alloc, place_block, &c);
+    for (int b = RC__FROZEN; b < RC__GEN1; b++) {
+        h->band[b] = b <= from ? 0 : c.end[b - 1];
+        /* Fewer objects than the count said (a broken count, which
+         * rc_heap_check reports): the rest of the band is tombstones. */
+        for (uint32_t i = c.next[b]; i < c.end[b]; i++) h->objs[i] = NULL;
+    }
+#if RC__PREFIX
+    if (c.overflow || memcmp(c.next, c.end, sizeof c.next) != 0) {
+        fprintf(stderr, "recycle: a paged band's live count is wrong\n");
+        abort();
+    }
+#endif
+    h->band[RC__GEN1] = base;
+    h->band[RC__GEN0] += base;
+    h->len = base + young;
+    h->bands_in = from;
+    return 0;
+}
+
+void rc__page_out(rc_heap *h)
+{
+    if (h->bands_in == RC__GEN1) return;
+    static const uint32_t mark[RC__GEN1] = {RC__GC_FROZEN, RC__GC_OLD, RC__GC_PENDING};
+    for (int b = h->bands_in; b < RC__GEN1; b++) {
+        for (uint32_t i = h->band[b]; i < h->band[b + 1]; i++)
+            if (h->objs[i]) RC__HEAD(h->objs[i])->gc = mark[b];
+    }
+    uint32_t base = h->band[RC__GEN1], young = h->len - base;
+    if (young > 0) memmove(h->objs, h->objs + base, young * sizeof *h->objs);
+    for (uint32_t i = 0; i < young; i++)
+        if (h->objs[i]) RC__HEAD(h->objs[i])->gc = i;
+    for (int b = RC__FROZEN; b <= RC__GEN1; b++) h->band[b] = 0;
+    h->band[RC__GEN0] -= base;
+    h->len = young;
+    h->bands_in = RC__GEN1;
+}
+
+typedef struct walk_ctx {
+    rc_heap *h;
+    unsigned bands;
+    int    (*fn)(void *obj, void *arg);
+    void    *arg;
+} walk_ctx;
+
+static int walk_paged(void *block, void *arg)
+{
+    walk_ctx *c = arg;
+    rc__head *hd = rc__head_of_block(block);
+    if (hd->gc == RC__UNTRACKED || !rc__visible(hd) || in_array(c->h, hd)) return 0;
+    return c->bands >> paged_band(hd->gc) & 1 ? c->fn(rc__obj_of(hd), c->arg) : 0;
+}
+
+int rc__walk_tracked(rc_heap *h, unsigned bands, int (*fn)(void *obj, void *arg), void *arg)
+{
+    for (uint32_t i = 0; i < h->len; i++) {
+        void *o = h->objs[i];
+        if (!o || !(bands >> rc__band_of(h, i) & 1) || !rc__visible(RC__HEAD(o))) continue;
+        int r = fn(o, arg);
+        if (r) return r;
+    }
+    unsigned paged = 0;
+    for (int b = RC__FROZEN; b < h->bands_in; b++) paged |= 1u << b;
+    if (!(bands & paged)) return 0;
+    walk_ctx c = {h, bands & paged, fn, arg};
+    return rc__alloc_walk(h->alloc, walk_paged, &c);
 }
 
 /* The tracked array gives memory back once three quarters of it is unused
@@ -201,9 +310,10 @@ void rc__refreeze(rc_heap *h)
  * double.  Not during a collection; a failed realloc keeps the old array. */
 void rc__maybe_shrink(rc_heap *h)
 {
-    if (h->collecting || h->cap <= RC__OBJS_MIN || h->len >= h->cap / 4) return;
+    size_t floor = rc__objs_floor(h);
+    if (h->collecting || h->cap <= floor || h->len >= h->cap / 4) return;
     size_t cap = (size_t)h->len * 2;
-    if (cap < RC__OBJS_MIN) cap = RC__OBJS_MIN;
+    if (cap < floor) cap = floor;
     void **nv = realloc(h->objs, cap * sizeof *nv);
     if (!nv) return;
     rc__objs_set(h, nv, (uint32_t)cap);
@@ -233,36 +343,44 @@ static void compact(rc_heap *h, int from)
     rc__maybe_shrink(h);
 }
 
-/* Whether the unfrozen bands' holes outnumber their live objects (plus
- * slack): a few loads, as an old object's death asks it every time.  The
- * frozen band is never swept: its memory stays untouched. */
-static inline size_t unfrozen_live(const rc_heap *h)
+/* The array's bands that get swept: every unfrozen one in it (at rest,
+ * gen1 and gen0; the frozen band, in the array only inside the dominator
+ * tool, is never swept). */
+static inline int sweep_from(const rc_heap *h)
 {
-    return h->live[RC__OLD] + h->live[RC__PENDING] + h->live[RC__GEN1] + h->live[RC__GEN0];
+    return h->bands_in > RC__OLD ? h->bands_in : RC__OLD;
+}
+
+/* Whether the swept bands' holes outnumber their live objects (plus
+ * slack): a few loads, as an old object's death asks it every time. */
+static inline size_t swept_live(const rc_heap *h)
+{
+    size_t n = 0;
+    for (int b = sweep_from(h); b < RC__NBANDS; b++) n += h->live[b];
+    return n;
 }
 
 static inline bool old_holes_due(const rc_heap *h)
 {
-    size_t live = unfrozen_live(h);
-    return h->len - h->band[RC__OLD] - live > live + 4096;
+    size_t live = swept_live(h);
+    return h->len - h->band[sweep_from(h)] - live > live + 4096;
 }
 
-/* The unfrozen bands are swept once their holes outnumber their live
- * objects plus 4096.  An old object's death brings that at most two
- * closer (one hole more, one live less), so when it is not due, the next
- * half of the distance's deaths need not ask (h->hole_check counts them
- * down; 10 instructions of each of GCBench's 8.2 million such deaths).
- * Other events can close the distance meanwhile (a gen0 death lowers the
- * live count too): the sweep then comes at most that many deaths late,
- * when the holes are at most one and a half times the live objects plus
- * 4096.  Every collection restarts the count. */
+/* The swept bands are swept once their holes outnumber their live objects
+ * plus 4096.  A gen1 object's death brings that at most two closer (one
+ * hole more, one live less), so when it is not due, the next half of the
+ * distance's deaths need not ask (h->hole_check counts them down).  Other
+ * events can close the distance meanwhile (a gen0 death lowers the live
+ * count too): the sweep then comes at most that many deaths late, when
+ * the holes are at most one and a half times the live objects plus 4096.
+ * Every collection restarts the count.  (Paged objects leave no hole.) */
 static void check_old_holes(rc_heap *h)
 {
     if (old_holes_due(h)) {
-        compact(h, RC__OLD); /* gen0 did not change */
+        compact(h, sweep_from(h)); /* gen0 did not change */
         return;
     }
-    size_t live = unfrozen_live(h), holes = h->len - h->band[RC__OLD] - live;
+    size_t live = swept_live(h), holes = h->len - h->band[sweep_from(h)] - live;
     size_t wait = (live + 4096 - holes) / 2;
     h->hole_check = wait < UINT32_MAX ? (uint32_t)wait : UINT32_MAX;
 }
@@ -277,7 +395,7 @@ static void check_old_holes(rc_heap *h)
  * paid for by at least as many frees; a hole costs 8 bytes until then. */
 void rc__maybe_compact(rc_heap *h)
 {
-    if (old_holes_due(h)) compact(h, RC__OLD);
+    if (old_holes_due(h)) compact(h, sweep_from(h));
     else if (h->len - h->band[RC__GEN0] != h->live[RC__GEN0]) compact(h, RC__GEN0);
 }
 
@@ -293,17 +411,20 @@ void rc__untrack_old(rc_heap *h, rc__head *hd)
     }
     uint32_t i = hd->gc;
     if (i == RC__UNTRACKED) return;
-    h->objs[i] = NULL;
     hd->gc = RC__UNTRACKED;
+    if (i >= h->len) {
+        /* Paged: no slot, no hole; the count of its band is all. */
+        h->live[paged_band(i)]--;
+        return;
+    }
+    h->objs[i] = NULL;
     if (h->collecting) {
         if (i < h->coll_start) h->live[rc__band_of(h, i)]--;
         h->compact_due = true;
         return;
     }
-    /* An older band: rc__untrack_young had gen0. */
-    int b = RC__GEN1;
-    while (b > RC__FROZEN && i < h->band[b]) b--;
-    h->live[b]--;
+    /* An older band of the array: rc__untrack_young had gen0. */
+    h->live[rc__band_of(h, i)]--;
     if (h->hole_check > 0) h->hole_check--;
     else check_old_holes(h);
 }
@@ -372,21 +493,33 @@ static inline void *ring_push(ring *rg, void *c)
     return old;
 }
 
-static inline void decref_one(const ring *rg, void *c)
+/* Debug builds: whether a reference a traverse reported is a live object
+ * of heap h; if not, the misuse is reported and the reference ignored.
+ * Release builds trust it. */
+static inline bool target_ok(const rc_heap *h, void *c)
 {
-    rc__head *hd = RC__HEAD(c);
 #if RC__PREFIX
-    uint32_t magic = rc__prefix_of(hd)->magic;
+    uint32_t magic = rc__prefix_of(RC__HEAD(c))->magic;
     if (magic != RC__MAGIC_LIVE) {
         rc__misuse("collect: a traverse reported a freed object or a non-object", c,
                    magic == RC__MAGIC_FREED);
-        return;
+        return false;
     }
-    if (rc_heap_of(c) != rg->heap) {
+    if (rc_heap_of(c) != h) {
         rc__misuse("collect: a reference into another heap", c, true);
-        return;
+        return false;
     }
+#else
+    (void)h;
+    (void)c;
 #endif
+    return true;
+}
+
+static inline void decref_one(const ring *rg, void *c)
+{
+    rc__head *hd = RC__HEAD(c);
+    if (!target_ok(rg->heap, c)) return;
     /* Invariant: gc_refs never goes below zero, because every reference a
      * traverse reports is counted in refcnt (rc_heap_check verifies it;
      * a traverse reporting a reference it does not own breaks it). */
@@ -542,6 +675,260 @@ static uint32_t split_reachable(rc_heap *h, uint32_t lo, uint32_t *hi, bool agai
 }
 
 /* ------------------------------------------------------------------ */
+/* Steps 1–3 of a full collection: in place, over the pages            */
+/* ------------------------------------------------------------------ */
+
+/* A full collection examines every tracked object but the frozen ones and
+ * those tracked since it began (objs[young_end..len)): the young bands in
+ * the array and the paged old bands alike.  Copying the old bands into
+ * the array would cost 8 bytes per object of fresh memory, faulted in and
+ * zeroed by the kernel at every full collection; instead steps 1–3 walk
+ * the allocator's pages three times (address order, which the hardware
+ * prefetches):
+ *
+ *   A. subtract: each object of the set is started (gc = refcnt,
+ *      COLLECTING) when the walk or the first reference reaches it, and
+ *      every reference into the set is subtracted, as subtract_refs does;
+ *   B. mark: each object with gc_refs > 0, and all it reaches, is marked
+ *      reachable: COLLECTING cleared and gc = RC__GC_OLD, for it survives
+ *      into the old band — depth first, on a stack of pointers (marking
+ *      needs no header to find the next object, so the ring prefetches
+ *      as it does in propagate).  If the stack cannot grow, the object is
+ *      marked with RC__GC_PENDING instead ("reached, not scanned": no
+ *      object of the set holds that mark once step A has started it) and
+ *      another walk scans those, until none is left;
+ *   C. gather: what is still COLLECTING is garbage; it goes to objs[0..G)
+ *      with its index in gc (COLLECTING kept), the newcomers behind it,
+ *      and steps 4–10 run on that range as they do for a young
+ *      collection.  If the array cannot grow by G slots, the garbage is
+ *      marked reachable instead and the collection finds nothing this time.
+ *
+ * Invariant after step B: live[OLD] counts the marked objects, and every
+ * one of them has gc == RC__GC_OLD, so a finalizer freeing one later
+ * takes it off that count as it would any paged old object. */
+typedef struct full_ctx {
+    rc_heap *h;
+    uint32_t young_end;   /* objs[0..young_end) is in the set           */
+    void   **stack;       /* reached, not scanned                       */
+    size_t   top, cap;
+    bool     overflow;    /* an object was marked RC__GC_PENDING        */
+    size_t   set, marked; /* objects started (A), marked (B)            */
+    ring     rg;
+} full_ctx;
+
+/* Whether the object hd, not started (no COLLECTING), is in the set. */
+static inline bool in_full_set(const full_ctx *c, const rc__head *hd)
+{
+    uint32_t g = hd->gc;
+    if (g == RC__UNTRACKED || g == RC__GC_FROZEN) return false;
+    if (g < c->h->len && c->h->objs[g] == (const void *)(hd + 1)) return g < c->young_end;
+    /* A paged object, if it is this heap's: a reference into another heap
+     * (a misuse rc_heap_check reports) must not touch that heap. */
+    return rc__block_owner(rc__block_of((rc__head *)hd)) == c->h;
+}
+
+static inline void start_full(full_ctx *c, rc__head *hd, uint32_t less)
+{
+    hd->gc = hd->refcnt > less ? hd->refcnt - less : 0;
+    rc__set(hd, RC__F_COLLECTING);
+    c->set++;
+}
+
+static inline void decref_full(full_ctx *c, void *t)
+{
+    rc__head *hd = RC__HEAD(t);
+    if (!target_ok(c->h, t)) return;
+    if (rc__has(hd, RC__F_COLLECTING)) {
+        if (hd->gc > 0) hd->gc--;
+    } else if (in_full_set(c, hd)) {
+        start_full(c, hd, 1);
+    }
+}
+
+static int visit_full_decref(void **slot, void *arg)
+{
+    full_ctx *c = arg;
+    void *t = *slot;
+    if (t && (t = ring_push(&c->rg, t))) decref_full(c, t);
+    return 0;
+}
+
+static int subtract_block(void *block, void *arg)
+{
+    full_ctx *c = arg;
+    rc__head *hd = rc__head_of_block(block);
+    if (!rc__has(hd, RC__F_COLLECTING)) {
+        if (hd->gc == RC__UNTRACKED || !in_full_set(c, hd)) return 0;
+        start_full(c, hd, 0);
+    }
+    rc__type(hd)->traverse(rc__obj_of(hd), visit_full_decref, c);
+    return 0;
+}
+
+#ifndef RC_MARK_STACK_MAX
+#define RC_MARK_STACK_MAX SIZE_MAX /* debug builds set 16: every test runs the rescan */
+#endif
+
+static void mark_full(full_ctx *c, rc__head *hd)
+{
+    rc__clr(hd, RC__F_COLLECTING);
+    c->marked++;
+    if (c->top == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 4096;
+        if (cap > RC_MARK_STACK_MAX) cap = RC_MARK_STACK_MAX;
+        void **ns = cap > c->cap ? realloc(c->stack, cap * sizeof *ns) : NULL;
+        if (!ns) {
+            hd->gc = RC__GC_PENDING;
+            c->overflow = true;
+            return;
+        }
+        c->stack = ns;
+        c->cap = cap;
+    }
+    hd->gc = RC__GC_OLD;
+    c->stack[c->top++] = rc__obj_of(hd);
+}
+
+static inline void reach_full(full_ctx *c, void *t)
+{
+    rc__head *hd = RC__HEAD(t);
+    if (rc__has(hd, RC__F_COLLECTING)) mark_full(c, hd);
+}
+
+static int visit_full_reach(void **slot, void *arg)
+{
+    full_ctx *c = arg;
+    void *t = *slot;
+    if (t && (t = ring_push(&c->rg, t))) reach_full(c, t);
+    return 0;
+}
+
+/* Scans the stack empty, then what waits in the ring, until both are. */
+static void drain_full(full_ctx *c)
+{
+    for (;;) {
+        while (c->top > 0) {
+            void *o = c->stack[--c->top];
+            if (c->top > 0) prefetch(c->stack[c->top - 1]);
+            rc__type(RC__HEAD(o))->traverse(o, visit_full_reach, c);
+        }
+        bool any = false;
+        for (unsigned k = 0; k < RING; k++) {
+            void *t = c->rg.v[k];
+            c->rg.v[k] = NULL;
+            if (t) {
+                any = true;
+                reach_full(c, t);
+            }
+        }
+        if (!any && c->top == 0) return;
+    }
+}
+
+static int root_block(void *block, void *arg)
+{
+    full_ctx *c = arg;
+    rc__head *hd = rc__head_of_block(block);
+    if (rc__has(hd, RC__F_COLLECTING) && hd->gc > 0) {
+        mark_full(c, hd);
+        drain_full(c);
+    }
+    return 0;
+}
+
+static int rescan_block(void *block, void *arg)
+{
+    full_ctx *c = arg;
+    rc__head *hd = rc__head_of_block(block);
+    if (hd->gc == RC__GC_PENDING && !rc__has(hd, RC__F_COLLECTING)) {
+        hd->gc = RC__GC_OLD;
+        rc__type(hd)->traverse(rc__obj_of(hd), visit_full_reach, c);
+        drain_full(c);
+    }
+    return 0;
+}
+
+static int spare_block(void *block, void *arg)
+{
+    full_ctx *c = arg;
+    rc__head *hd = rc__head_of_block(block);
+    if (rc__has(hd, RC__F_COLLECTING)) {
+        rc__clr(hd, RC__F_COLLECTING);
+        hd->gc = RC__GC_OLD;
+        c->marked++;
+    }
+    return 0;
+}
+
+typedef struct gather_ctx {
+    rc_heap *h;
+    uint32_t next, end;
+} gather_ctx;
+
+static int gather_block(void *block, void *arg)
+{
+    gather_ctx *g = arg;
+    rc__head *hd = rc__head_of_block(block);
+    if (!rc__has(hd, RC__F_COLLECTING)) return 0;
+    if (g->next == g->end) { /* more than counted: a broken invariant */
+        rc__clr(hd, RC__F_COLLECTING);
+        hd->gc = RC__GC_OLD;
+        return 0;
+    }
+    g->h->objs[g->next] = rc__obj_of(hd);
+    hd->gc = g->next++;
+    return 0;
+}
+
+/* Steps 1–3 of a full collection whose set is the tracked objects but the
+ * frozen ones and objs[young_end..len).  Afterwards the garbage is
+ * objs[0..ret) (COLLECTING, gc its index), the newcomers follow it, and
+ * every survivor is paged old (counted in live[OLD]). */
+static uint32_t find_garbage_full(rc_heap *h, uint32_t young_end)
+{
+    full_ctx c = {.h = h, .young_end = young_end, .rg = {{0}, 0, h, 0, 0}};
+    /* A. */
+    rc__alloc_walk(h->alloc, subtract_block, &c);
+    for (unsigned k = 0; k < RING; k++)
+        if (c.rg.v[k]) decref_full(&c, c.rg.v[k]);
+    memset(c.rg.v, 0, sizeof c.rg.v);
+    /* B. */
+    rc__alloc_walk(h->alloc, root_block, &c);
+    while (c.overflow) {
+        c.overflow = false;
+        rc__alloc_walk(h->alloc, rescan_block, &c);
+    }
+    free(c.stack);
+    /* C. */
+    uint32_t newcomers = h->len - young_end;
+    size_t garbage = c.set - c.marked;
+    if (garbage > 0 && (garbage > RC__GC_INDEX_MAX - h->len ||
+                        rc__reserve_track(h, garbage) != 0)) {
+        rc__alloc_walk(h->alloc, spare_block, &c);
+        garbage = 0;
+    }
+    uint32_t G = (uint32_t)garbage;
+    if (newcomers > 0) memmove(h->objs + G, h->objs + young_end, newcomers * sizeof *h->objs);
+    for (uint32_t i = G; i < G + newcomers; i++)
+        if (h->objs[i]) RC__HEAD(h->objs[i])->gc = i;
+    gather_ctx g = {h, 0, G};
+    if (G > 0) rc__alloc_walk(h->alloc, gather_block, &g);
+#if RC__PREFIX
+    if (g.next != G) {
+        fprintf(stderr, "recycle: collector invariant broken: %u of %u garbage objects "
+                "found\n", (unsigned)g.next, (unsigned)G);
+        abort();
+    }
+#endif
+    for (uint32_t i = g.next; i < G; i++) h->objs[i] = NULL;
+    h->len = G + newcomers;
+    for (int b = RC__FROZEN; b <= RC__GEN0; b++) h->band[b] = 0;
+    h->live[RC__OLD] = c.marked;
+    h->live[RC__PENDING] = h->live[RC__GEN1] = 0;
+    return G;
+}
+
+/* ------------------------------------------------------------------ */
 /* Steps 4–9                                                           */
 /* ------------------------------------------------------------------ */
 
@@ -665,13 +1052,15 @@ static uint32_t gen_start(const rc_heap *h, int generation)
 
 /* Step 10.  objs[s..e) holds the survivors (in any order, with holes) and
  * objs[e..len) the objects tracked during the collection.  Survivors become
- * the band after `generation`, the newcomers the new gen0. */
+ * the band after `generation`, the newcomers the new gen0.  Survivors of a
+ * young collection stay in the array as gen1; those of a gen1 collection
+ * are paged as pending, those of a full one as old (their gc word says
+ * so: find_garbage_full marked most of them already; here, those the
+ * legacy and resurrection steps kept).  The newcomers slide down. */
 static void close_collection(rc_heap *h, int generation, uint32_t s, uint32_t e)
 {
     /* Every survivor already has gc == i and COLLECTING clear (find_roots
-     * and reach_one cleared it, SAVEALL's delete_garbage too): only those
-     * that slide down over a hole are touched, so a large old generation
-     * is not read again. */
+     * and reach_one cleared it, SAVEALL's delete_garbage too). */
     uint32_t w = s;
     for (uint32_t i = s; i < e; i++) {
         void *o = h->objs[i];
@@ -684,13 +1073,18 @@ static void close_collection(rc_heap *h, int generation, uint32_t s, uint32_t e)
             abort();
         }
 #endif
-        if (w != i) {
+        if (generation > 0) {
+            RC__HEAD(o)->gc = generation == 1 ? RC__GC_PENDING : RC__GC_OLD;
+        } else if (generation == 0 && w != i) {
+            /* Only those that slide down over a hole are touched. */
             RC__HEAD(o)->gc = w;
             h->objs[w] = o;
         }
         w++;
     }
-    uint32_t survivors = w - s, old_end = w;
+    uint32_t survivors = w - s;
+    if (generation > 0) w = s; /* they left the array */
+    uint32_t old_end = w;
     for (uint32_t i = e; i < h->len; i++) {
         void *o = h->objs[i];
         if (!o) continue;
@@ -705,12 +1099,9 @@ static void close_collection(rc_heap *h, int generation, uint32_t s, uint32_t e)
     case 1:
         h->live[RC__PENDING] += survivors;
         h->live[RC__GEN1] = 0;
-        h->band[RC__GEN1] = old_end;
         break;
-    default:
-        h->live[RC__OLD] = survivors;
-        h->live[RC__PENDING] = h->live[RC__GEN1] = 0;
-        h->band[RC__PENDING] = h->band[RC__GEN1] = old_end;
+    default: /* find_garbage_full counted the marked ones */
+        h->live[RC__OLD] += survivors;
         break;
     }
     h->band[RC__GEN0] = old_end;
@@ -727,9 +1118,16 @@ static gc_result collect_main(rc_heap *h, int generation, uint32_t s, uint32_t e
     h->coll_start = s;
 
     /* Steps 1–3: objs[s..r) reachable, objs[r..e) unreachable;
-     * subtract_refs swept the holes, leaving objs[e..end) NULL. */
-    uint32_t e = end;
-    uint32_t r = split_reachable(h, s, &e, false);
+     * subtract_refs swept the holes, leaving objs[e..end) NULL.  A full
+     * collection does them over the pages: its survivors are paged old
+     * at once, its garbage is objs[0..e), the newcomers follow. */
+    uint32_t e = end, r;
+    if (generation == 2) {
+        r = s = 0;
+        e = end = find_garbage_full(h, end);
+    } else {
+        r = split_reachable(h, s, &e, false);
+    }
 
     /* Step 4: the legacy finalizers' part of the garbage: objs[r..r2). */
     uint32_t r2 = r;
@@ -821,6 +1219,12 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
      * walk owns every block: a collection asked for by a release there
      * collects nothing (rc_heap_free, step 2). */
     if (h->collecting || h->dying || !rc__enter(h, "collect")) return 0;
+    /* The young bands' peak sets the array's floor (the end of a full
+     * collection starts the count again). */
+    if (h->len > h->young_peak) {
+        h->young_peak = h->len;
+        h->shrink_below = rc__shrink_mark(h);
+    }
     h->collecting = true;
     rc__update_trigger(h); /* closes the allocator's gate until the end */
     /* The set is fixed before any callback runs: what they create waits. */
@@ -864,9 +1268,12 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
     if (automatic) adapt(h, res.collected + res.uncollectable);
     rc__update_trigger(h);
     h->hole_check = 0;
+    if (generation == 2) {
+        h->young_peak = h->len;
+        h->shrink_below = rc__shrink_mark(h);
+    }
     if (h->compact_due) rc__maybe_compact(h);
     rc__maybe_shrink(h);
-    if (RC_UNLIKELY(h->refreeze.len > 0)) rc__refreeze(h);
     rc__leave(h);
     return (long)(res.collected + res.uncollectable);
 }

@@ -148,6 +148,7 @@ rc_heap *rc_heap_new(const rc_config *cfg)
     h->debug_stream = cfg->debug_stream;
     h->last_collect_ns = rc__now_ns();
     h->coll_start = UINT32_MAX;
+    h->bands_in = RC__GEN1; /* the old bands are paged (internal.h) */
     h->in_use = rc__alloc_in_use_ptr(h->alloc);
     rc__update_trigger(h);
     int err = rc__tools_init(h, cfg); /* leak-hunting tools: cfg + environment */
@@ -191,7 +192,6 @@ int rc_heap_free(rc_heap *h)
     rc__alloc_destroy(h->alloc);
     rc__vec_free(&h->garbage);
     rc__vec_free(&h->deferred);
-    rc__vec_free(&h->refreeze);
     free(h->objs);
     free(h->cbs);
     free(h);

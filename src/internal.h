@@ -35,7 +35,12 @@ typedef rc_impl_head rc__head;
  * user part, 16-byte aligned.  The 16-byte header:
  *
  *   refcnt  strong references (32 bits).
- *   gc      tracked: the object's index in heap->objs;  untracked: RC__UNTRACKED.
+ *   gc      untracked: RC__UNTRACKED.  Tracked: the object's index in
+ *           heap->objs if it is there (young objects, and everything
+ *           during a full collection); else the object is "paged" (kept
+ *           only by its page, found by walking the allocator) and the word
+ *           says its band: RC__GC_FROZEN, RC__GC_PENDING or RC__GC_OLD
+ *           (all above any index, so "in the array" is just gc < len).
  *           During the first steps of a collection it holds gc_refs instead
  *           (see gc.c, which owns this word).
  *   tf      the rc_type pointer, whose 3 low bits (types are 8-aligned) are
@@ -45,6 +50,10 @@ typedef rc_impl_head rc__head;
  * site, both surviving the free); its size is RC__PREFIX.
  */
 #define RC__UNTRACKED     UINT32_MAX
+#define RC__GC_FROZEN     (UINT32_MAX - 1) /* paged, frozen band          */
+#define RC__GC_PENDING    (UINT32_MAX - 2) /* paged, gen2 pending band    */
+#define RC__GC_OLD        (UINT32_MAX - 3) /* paged, gen2 old band        */
+#define RC__GC_INDEX_MAX  (UINT32_MAX - 4) /* the tracked array's cap     */
 #define RC__F_FINALIZED   ((uintptr_t)1) /* finalize ran (or must not)   */
 #define RC__F_WEAKREFD    ((uintptr_t)2) /* weak references may exist    */
 #define RC__F_COLLECTING  ((uintptr_t)4) /* in the set being collected   */
@@ -153,20 +162,35 @@ RC_INTERNAL void    rc__page_changed(rc__alloc *a, rc__page *pg);
 /* ------------------------------------------------------------------ */
 /* The heap                                                            */
 /* ------------------------------------------------------------------ */
-/* Tracked objects live in one array, heap->objs, in bands ordered oldest
- * first:
+/* Tracked objects are in five bands, oldest first:
  *
- *     [ frozen | gen2 old | gen2 pending | gen1 | gen0 ]
- *       band 0    band 1     band 2       band 3  band 4
+ *     frozen | gen2 old | gen2 pending | gen1 | gen0
+ *     band 0   band 1     band 2         band 3  band 4
  *
- * band b is objs[band[b] .. band[b+1]) with band[0] == 0; gen0 ends at len
- * (band[5] is not kept up to date: readers use len).
  * gen2 is bands 1 and 2: "old" objects survived the last full collection,
  * "pending" ones were promoted since (Python's long_lived_total and
- * long_lived_pending are their live counts).  A slot whose object died or was
- * untracked holds NULL (a tombstone) until compaction.
- * Invariant: for every tracked object o (outside a collection's first steps),
- * objs[head(o)->gc] == o;  live[b] == non-NULL slots of band b.
+ * long_lived_pending are their live counts); live[b] counts band b.
+ *
+ * The young bands live in one array, heap->objs: gen1 is objs[band[GEN1] ..
+ * band[GEN0]), gen0 objs[band[GEN0] .. len).  The older bands are "paged":
+ * an object there is in no array, its gc word names its band (internal.h's
+ * header comment), and whoever needs them walks the allocator's pages.  A
+ * full collection (and the dominator tool) first brings them into the
+ * array ahead of the young bands, in band order (rc__page_in: h->bands_in
+ * is then RC__OLD, or RC__FROZEN with the frozen band too), and sends them
+ * back at its end (rc__page_out): band b is then objs[band[b] ..
+ * band[b+1]).  At rest h->bands_in == RC__GEN1 and band[0..GEN1] == 0.
+ *
+ * Invariants (outside a collection's first steps; rc_heap_check verifies
+ * them):
+ *   - a tracked object o is in the array iff hd(o)->gc < len, and then
+ *     objs[hd(o)->gc] == o and its band is the one its index falls in;
+ *     a paged one's gc word is one of the three marks above;
+ *   - an object of a band below bands_in is paged, one at or above it is
+ *     in the array (the frozen band stays paged during full collections);
+ *   - a slot of the array whose object died or was untracked holds NULL
+ *     (a tombstone) until compaction; gen0 never holds one outside a
+ *     collection (rc__untrack_young).
  */
 enum { RC__FROZEN = 0, RC__OLD = 1, RC__PENDING = 2, RC__GEN1 = 3, RC__GEN0 = 4,
        RC__NBANDS = 5 };
@@ -190,10 +214,13 @@ struct rc_heap {
     void   **objs;
     uint32_t len, cap;
     uint32_t shrink_below;      /* len below this: rc__maybe_shrink may give
-                                   memory back (cap / 4 past RC__OBJS_MIN
-                                   slots, else 0; rc__objs_set keeps it) */
+                                   memory back (rc__shrink_mark) */
+    uint32_t young_peak;        /* the most objects the young bands held at
+                                   a young collection's start since the last
+                                   full one (the array's floor) */
     uint32_t band[RC__NBANDS + 1];
     size_t   live[RC__NBANDS];
+    int      bands_in;          /* the oldest band in the array (see above) */
     bool     compact_due;       /* tombstones to sweep once not collecting */
     uint32_t hole_check;        /* deaths of old objects before gc.c asks
                                    again whether their holes need a sweep */
@@ -225,9 +252,6 @@ struct rc_heap {
     int      dealloc_depth;
     rc__vec  deferred;          /* objects whose freeing waits (deep chains),
                                    each | RC__DEFERRED_BITS: frozen, tracked */
-    rc__vec  refreeze;          /* resurrected frozen objects tracked in gen0
-                                   during a collection, each with a reference;
-                                   frozen again when it ends (gc.c) */
     bool     dying;             /* rc_heap_free is releasing everything */
     int      walking;           /* walks calling their function (introspect.c) */
     void    *owner;             /* debug builds: the thread inside a call on the
@@ -267,10 +291,24 @@ RC_INTERNAL void rc__vec_free(rc__vec *v);
 /* tracking (gc.c) */
 RC_INTERNAL int  rc__track(rc_heap *h, rc__head *hd);     /* 0 or RC_ENOMEM */
 /* Tracks hd in the frozen band (a frozen object that waited on the deferred
- * list and was resurrected); 0 or RC_ENOMEM. */
-RC_INTERNAL int  rc__track_frozen(rc_heap *h, rc__head *hd);
-/* After a collection: h->refreeze's objects join the frozen band. */
-RC_INTERNAL void rc__refreeze(rc_heap *h);
+ * list and was resurrected): it is paged there at once. */
+RC_INTERNAL void rc__track_frozen(rc_heap *h, rc__head *hd);
+/* Brings the paged bands from `from` (RC__OLD or RC__FROZEN) to gen1 into
+ * the array, ahead of the young bands (see "Tracked objects" above); 0, or
+ * RC_ENOMEM (nothing changed), or RC_EBUSY when other bands are already in.
+ * A no-op when they are in already. */
+RC_INTERNAL int  rc__page_in(rc_heap *h, int from);
+/* Sends every band older than gen1 back to its pages (outside a
+ * collection's steps; a no-op at rest). */
+RC_INTERNAL void rc__page_out(rc_heap *h);
+/* The band of tracked object hd (not being collected), or -1 if untracked. */
+RC_INTERNAL int  rc__band_of_obj(const rc_heap *h, const rc__head *hd);
+/* Calls fn on every visible tracked object (rc__visible) whose band b has
+ * bit (1 << b) in `bands`, the array's first (in its order), then the
+ * paged ones (in address order), until fn returns non-zero; returns that.
+ * fn must not track, untrack or free objects. */
+RC_INTERNAL int  rc__walk_tracked(rc_heap *h, unsigned bands,
+                                  int (*fn)(void *obj, void *arg), void *arg);
 RC_INTERNAL int  rc__reserve_track(rc_heap *h, size_t n); /* room for n more */
 /* rc__untrack for an object not in gen0, or during a collection. */
 RC_INTERNAL void rc__untrack_old(rc_heap *h, rc__head *hd);
@@ -278,15 +316,28 @@ RC_INTERNAL void rc__untrack_old(rc_heap *h, rc__head *hd);
  * sweeps the older bands if due (not during a collection). */
 RC_INTERNAL void rc__maybe_compact(rc_heap *h);
 /* Gives back the tracked array's memory once three quarters of it is
- * unused (never below RC__OBJS_MIN slots; not during a collection). */
+ * unused, never below its floor (not during a collection): RC__OBJS_MIN
+ * slots, or twice the young bands' peak (h->young_peak) — the young bands
+ * swell and empty with every gen1 collection, and an array that followed
+ * them would be reallocated (mremap'd, faulted in again) each time. */
 #define RC__OBJS_MIN 4096
 RC_INTERNAL void rc__maybe_shrink(rc_heap *h);
+static inline size_t rc__objs_floor(const rc_heap *h)
+{
+    size_t peak = 2 * (size_t)h->young_peak;
+    return peak > RC__OBJS_MIN ? peak : RC__OBJS_MIN;
+}
+/* h->shrink_below as rc__objs_set keeps it. */
+static inline uint32_t rc__shrink_mark(const rc_heap *h)
+{
+    return h->cap > rc__objs_floor(h) ? h->cap / 4 : 0;
+}
 /* The tracked array becomes v, of cap slots. */
 static inline void rc__objs_set(rc_heap *h, void **v, uint32_t cap)
 {
     h->objs = v;
     h->cap = cap;
-    h->shrink_below = cap > RC__OBJS_MIN ? cap / 4 : 0;
+    h->shrink_below = rc__shrink_mark(h);
 }
 
 /* rc__untrack's common case, inline for the counting path: hd is in gen0
@@ -298,8 +349,8 @@ static inline void rc__objs_set(rc_heap *h, void **v, uint32_t cap)
  * due for it.  Returns false, doing nothing, in every other case. */
 RC_INLINE bool rc__untrack_young(rc_heap *h, rc__head *hd)
 {
-    uint32_t i = hd->gc;
-    if (i == RC__UNTRACKED || i < h->band[RC__GEN0] || h->collecting) return false;
+    uint32_t i = hd->gc; /* RC__UNTRACKED and the paged bands' marks are >= len */
+    if (i >= h->len || i < h->band[RC__GEN0] || h->collecting) return false;
     void *last = h->objs[--h->len];
     h->objs[i] = last;
     RC__HEAD(last)->gc = i; /* hd itself when it was the newest */

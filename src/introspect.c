@@ -10,12 +10,6 @@
 
 #include <stdlib.h>
 
-/* Whether a walk may show the object (a tombstone: no). */
-static bool visible(const void *o)
-{
-    return o && rc__visible(RC__HEAD(o));
-}
-
 static int snap_push(rc__vec *v, void *o)
 {
     if (rc__vec_push(v, o) != 0) return RC_ENOMEM;
@@ -45,33 +39,49 @@ static void drop_snapshot(rc__vec *v)
     rc__vec_free(v);
 }
 
-/* The index range of a generation's bands (-1: every band but frozen). */
-static void gen_range(const rc_heap *h, int generation, uint32_t *lo, uint32_t *hi)
+/* The bands of a generation (-1: every band but frozen). */
+static unsigned gen_bands(int generation)
 {
-    static const int first[3] = {RC__GEN0, RC__GEN1, RC__OLD};
-    static const int last[3] = {RC__GEN0, RC__GEN1, RC__PENDING};
-    int b0 = generation < 0 ? RC__OLD : first[generation];
-    int b1 = generation < 0 ? RC__GEN0 : last[generation];
-    *lo = h->band[b0];
-    *hi = b1 + 1 < RC__NBANDS ? h->band[b1 + 1] : h->len;
+    static const unsigned bands[3] = {1u << RC__GEN0, 1u << RC__GEN1,
+                                      1u << RC__OLD | 1u << RC__PENDING};
+    return generation < 0 ? bands[0] | bands[1] | bands[2] : bands[generation];
+}
+
+typedef struct snap_ctx {
+    rc__vec     v;
+    const void *target; /* get_referrers: the object referred to */
+    bool        failed;
+} snap_ctx;
+
+static int snap_object(void *o, void *arg)
+{
+    snap_ctx *c = arg;
+    if (snap_push(&c->v, o) != 0) {
+        c->failed = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* The tracked objects of `bands` the walk shows, each with a reference,
+ * then reported; -1 (RC_ENOMEM) when the snapshot could not be taken. */
+static int snap_bands(rc_heap *h, unsigned bands, int (*pick)(void *o, void *arg),
+                      snap_ctx *c, rc_walk_fn fn, void *arg)
+{
+    rc__walk_tracked(h, bands, pick, c);
+    if (c->failed) {
+        drop_snapshot(&c->v);
+        return rc__fail(h, RC_ENOMEM), -1;
+    }
+    return report(h, &c->v, fn, arg);
 }
 
 int rc_gc_get_objects(rc_heap *h, int generation, rc_walk_fn fn, void *arg)
 {
     if (!h || !fn) return rc__fail(h, RC_EINVAL), -1;
     if (generation < -1 || generation > 2) return rc__fail(h, RC_ERANGE), -1;
-    uint32_t lo, hi;
-    gen_range(h, generation, &lo, &hi);
-    rc__vec snap = {0};
-    for (uint32_t i = lo; i < hi; i++) {
-        void *o = h->objs[i];
-        if (!visible(o)) continue;
-        if (snap_push(&snap, o) != 0) {
-            drop_snapshot(&snap);
-            return rc__fail(h, RC_ENOMEM), -1;
-        }
-    }
-    return report(h, &snap, fn, arg);
+    snap_ctx c = {{0}, NULL, false};
+    return snap_bands(h, gen_bands(generation), snap_object, &c, fn, arg);
 }
 
 typedef struct find_ctx {
@@ -89,23 +99,19 @@ static int visit_find(void **slot, void *arg)
     return 0;
 }
 
+static int snap_referrer(void *o, void *arg)
+{
+    snap_ctx *c = arg;
+    find_ctx f = {c->target, false};
+    rc__type(RC__HEAD(o))->traverse(o, visit_find, &f);
+    return f.found ? snap_object(o, arg) : 0;
+}
+
 int rc_gc_get_referrers(rc_heap *h, const void *obj, rc_walk_fn fn, void *arg)
 {
     if (!h || !obj || !fn) return rc__fail(h, RC_EINVAL), -1;
-    uint32_t lo, hi;
-    gen_range(h, -1, &lo, &hi);
-    rc__vec snap = {0};
-    for (uint32_t i = lo; i < hi; i++) {
-        void *o = h->objs[i];
-        if (!visible(o)) continue;
-        find_ctx c = {obj, false};
-        rc__type(RC__HEAD(o))->traverse(o, visit_find, &c);
-        if (c.found && snap_push(&snap, o) != 0) {
-            drop_snapshot(&snap);
-            return rc__fail(h, RC_ENOMEM), -1;
-        }
-    }
-    return report(h, &snap, fn, arg);
+    snap_ctx c = {{0}, obj, false};
+    return snap_bands(h, gen_bands(-1), snap_referrer, &c, fn, arg);
 }
 
 typedef struct collect_ctx {
@@ -141,8 +147,17 @@ int rc_gc_get_referents(const void *obj, rc_walk_fn fn, void *arg)
 /* Freezing                                                            */
 /* ------------------------------------------------------------------ */
 
-/* Every tracked object joins the frozen band: the boundaries move, no
- * object is touched. */
+/* Every tracked object joins the frozen band, which is paged: a walk of
+ * the allocator marks each (the young ones leave the array).  Unlike
+ * CPython's list splice this costs a walk of the heap, once. */
+static int freeze_block(void *block, void *arg)
+{
+    (void)arg;
+    rc__head *hd = rc__head_of_block(block);
+    if (hd->gc != RC__UNTRACKED && rc__visible(hd)) hd->gc = RC__GC_FROZEN;
+    return 0;
+}
+
 void rc_gc_freeze(rc_heap *h)
 {
     if (!h) return;
@@ -150,12 +165,24 @@ void rc_gc_freeze(rc_heap *h)
         rc__fail(h, RC_EBUSY);
         return;
     }
+    rc__alloc_walk(h->alloc, freeze_block, NULL);
     for (int b = RC__OLD; b < RC__NBANDS; b++) {
         h->live[RC__FROZEN] += h->live[b];
         h->live[b] = 0;
-        h->band[b] = h->len;
+        h->band[b] = 0;
     }
+    h->len = 0;
     h->count[0] = 0;
+    rc__maybe_shrink(h);
+}
+
+/* Frozen objects join the old band. */
+static int unfreeze_block(void *block, void *arg)
+{
+    (void)arg;
+    rc__head *hd = rc__head_of_block(block);
+    if (hd->gc == RC__GC_FROZEN) hd->gc = RC__GC_OLD;
+    return 0;
 }
 
 void rc_gc_unfreeze(rc_heap *h)
@@ -165,9 +192,9 @@ void rc_gc_unfreeze(rc_heap *h)
         rc__fail(h, RC_EBUSY);
         return;
     }
+    if (h->live[RC__FROZEN] > 0) rc__alloc_walk(h->alloc, unfreeze_block, NULL);
     h->live[RC__OLD] += h->live[RC__FROZEN];
     h->live[RC__FROZEN] = 0;
-    h->band[RC__OLD] = 0;
 }
 
 size_t rc_gc_get_freeze_count(const rc_heap *h) { return h ? h->live[RC__FROZEN] : 0; }

@@ -407,8 +407,8 @@ RC_INLINE void free_object(rc_heap *h, rc__head *hd, bool retrack, bool frozen)
         t->finalize(obj);
         if (--hd->refcnt != 0) {
             /* Resurrected: the finalizer stored a new reference. */
-            if (retrack && !rc_is_tracked(obj))
-                (void)(frozen ? rc__track_frozen(h, hd) : rc__track(h, hd));
+            if (retrack && !rc_is_tracked(obj) && frozen) rc__track_frozen(h, hd);
+            else if (retrack && !rc_is_tracked(obj)) (void)rc__track(h, hd);
             return;
         }
     }
@@ -439,8 +439,7 @@ static __attribute__((noinline)) void dealloc_in(rc_heap *h, rc__head *hd)
         /* Untracked while it waits, frozen or not (the invariant); its
          * entry remembers whether it was tracked, and frozen. */
         tracked = rc_is_tracked(obj);
-        frozen = hd->gc != RC__UNTRACKED && !rc__has(hd, RC__F_COLLECTING) &&
-                 hd->gc < h->band[RC__OLD];
+        frozen = !rc__has(hd, RC__F_COLLECTING) && rc__band_of_obj(h, hd) == RC__FROZEN;
         rc__untrack(h, hd);
         void *e = (void *)((uintptr_t)obj | (tracked ? RC__DEFERRED_TRACKED : 0) |
                            (frozen ? RC__DEFERRED_FROZEN : 0));

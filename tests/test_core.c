@@ -348,6 +348,81 @@ TEST(tombstones_are_swept)
     rc_heap_free(h);
 }
 
+static int count_obj(void *obj, void *arg)
+{
+    (void)obj;
+    (*(long *)arg)++;
+    return 0;
+}
+
+/* Old objects are paged: a gen1 collection's survivors (pending) and a full
+ * one's (old) leave the tracked array, which then holds the young bands
+ * only; they stay tracked, counted, walkable, freezable and collectable,
+ * and their deaths leave no slot behind.  A full collection finds a cycle
+ * between an old object and a young one, and one among old objects that
+ * a mark stack of any size must visit (a fan of N leaves). */
+TEST(old_objects_are_paged)
+{
+    rc_heap *h = quiet_heap();
+    enum { N = 20000 };
+    node *fan = mk(h, N);
+    REQUIRE(fan != NULL);
+    for (int i = 0; i < N; i++) fan->slot[i] = mk(h, 1); /* steal */
+    CHECK_EQ(h->len, N + 1);
+    CHECK_EQ(rc_gc_collect(h, 1), 0);
+    CHECK_EQ(h->len, 0); /* all pending: paged */
+    rc_gen_stats st[3];
+    rc_gc_get_stats(h, st);
+    CHECK_EQ(st[2].tracked, N + 1);
+    CHECK(rc_is_tracked(fan) && rc_is_tracked(fan->slot[7]));
+    long n = 0;
+    CHECK_EQ(rc_gc_get_objects(h, 2, count_obj, &n), 0);
+    CHECK_EQ(n, N + 1);
+    CHECK_HEAP(h);
+    CHECK_EQ(rc_gc_collect(h, 2), 0);
+    CHECK_EQ(h->len, 0); /* all old: paged */
+    CHECK_HEAP(h);
+    /* A cycle of two old leaves, dropped by the fan. */
+    link_to(fan->slot[1], 0, fan->slot[2]);
+    link_to(fan->slot[2], 0, fan->slot[1]);
+    rc_clearref(&fan->slot[1]);
+    rc_clearref(&fan->slot[2]);
+    /* A cycle between an old leaf and a young node. */
+    node *young = mk(h, 1);
+    link_to(fan->slot[3], 0, young);
+    young->slot[0] = fan->slot[3]; /* steal the fan's reference */
+    fan->slot[3] = NULL;
+    rc_decref(young);
+    CHECK_EQ(h->len, 1);
+    released = 0;
+    CHECK_EQ(rc_gc_collect(h, 2), 4);
+    CHECK_EQ(released, 4);
+    rc_gc_get_stats(h, st);
+    CHECK_EQ(st[2].tracked, N + 1 - 3);
+    CHECK_EQ(h->len, 0);
+    CHECK_HEAP(h);
+    /* Freezing marks every one frozen, unfreezing old again. */
+    node *y2 = mk(h, 0);
+    rc_gc_freeze(h);
+    CHECK_EQ(rc_gc_get_freeze_count(h), N + 1 - 3 + 1);
+    n = 0;
+    CHECK_EQ(rc_gc_get_objects(h, -1, count_obj, &n), 0);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(h->len, 0);
+    CHECK_HEAP(h);
+    rc_decref(y2); /* a frozen object's death */
+    CHECK_EQ(rc_gc_get_freeze_count(h), N + 1 - 3);
+    rc_gc_unfreeze(h);
+    rc_gc_get_stats(h, st);
+    CHECK_EQ(st[2].tracked, N + 1 - 3);
+    CHECK_HEAP(h);
+    rc_decref(fan); /* old deaths by counting */
+    rc_gc_get_stats(h, st);
+    CHECK_EQ(st[2].tracked, 0);
+    CHECK_HEAP(h);
+    rc_heap_free(h);
+}
+
 /* The tracked array gives its memory back once most of it is unused: after
  * a large structure dies (freed by counting, or as cyclic garbage), its
  * capacity falls back near what the survivors need. */

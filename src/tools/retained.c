@@ -752,6 +752,8 @@ void rc__dom_free(rc__dom *d)
             if (h->objs[i]) RC__HEAD(h->objs[i])->gc = i;
         d->scratch = false;
     }
+    if (d->paged_in) rc__page_out(d->h);
+    d->paged_in = false;
     size_t v4 = (size_t)d->n * sizeof(uint32_t);
     dom_release(d, d->idom ? d->idom : d->parent, (d->objects + 1) * sizeof(uint32_t));
     dom_release(d, d->count, (d->objects + 1) * sizeof(uint32_t));
@@ -770,6 +772,13 @@ int rc__dom_build_with(rc__dom *d, rc_heap *h, size_t max_preds, size_t max_stac
     d->h = h;
     d->max_preds = max_preds;
     if (h->collecting) return RC_EBUSY;
+    /* The gc words become scratch: every tracked object goes into the
+     * array first, where dom_free finds them to put its index back; the
+     * paged bands then go back to their pages. */
+    bool was_in = h->bands_in == RC__FROZEN;
+    int perr = rc__page_in(h, RC__FROZEN);
+    if (perr) return perr;
+    d->paged_in = !was_in;
     /* 1. */
     rc__walk_objects(h, count_init, d);
     d->scratch = true;

@@ -145,6 +145,7 @@ typedef struct rc__dom {
     size_t    shared_refs; /* references to objects with more than one */
     bool      foreign;     /* a traverse reported a pointer that is no object of h */
     bool      scratch;     /* the gc words hold vertex numbers */
+    bool      paged_in;    /* the tree paged the old bands in (gc.c) */
 } rc__dom;
 /* 0, or RC_EBUSY (a collection runs) / RC_ENOMEM (then nothing is held). */
 RC_INTERNAL int      rc__dom_build(rc__dom *d, rc_heap *h);
