@@ -457,10 +457,10 @@ RC_API void rc_set_misuse_handler(rc_misuse_fn fn, void *data);
 /* ------------------------------------------------------------------ */
 
 /* Verifies the heap's internal invariants (generation membership and
- * counts, the tracked array, counts never below the references the heap
- * can see, no reference into another heap).  Returns 0 if all hold, -1
- * otherwise, describing each violation on `out` (NULL = silent).  Walks the
- * whole heap: for tests and debugging. */
+ * counts, the tracked array and the paged bands, counts never below the
+ * references the heap can see, no reference into another heap).  Returns
+ * 0 if all hold, -1 otherwise, describing each violation on `out` (NULL =
+ * silent).  Walks the whole heap: for tests and debugging. */
 RC_API int rc_heap_check(const rc_heap *h, FILE *out);
 
 /* ------------------------------------------------------------------ */
