@@ -713,7 +713,8 @@ typedef struct full_ctx {
     size_t   top, cap;
     bool     overflow;    /* an object was marked RC__GC_PENDING        */
     size_t   set, marked; /* objects started (A), marked (B)            */
-    ring     rg;
+    ring     rg;          /* used by the visitors below on a large heap */
+    rc_visit_fn decref, reach;
 } full_ctx;
 
 /* Whether the object hd, not started (no COLLECTING), is in the set. */
@@ -734,14 +735,21 @@ static inline void start_full(full_ctx *c, rc__head *hd, uint32_t less)
     c->set++;
 }
 
+/* The first reference to an object not started yet: start it, less that
+ * reference, if it is in the set.  Out of line, like grow_stack. */
+static __attribute__((noinline)) void start_first(full_ctx *c, rc__head *hd)
+{
+    if (in_full_set(c, hd)) start_full(c, hd, 1);
+}
+
 static inline void decref_full(full_ctx *c, void *t)
 {
     rc__head *hd = RC__HEAD(t);
     if (!target_ok(c->h, t)) return;
     if (rc__has(hd, RC__F_COLLECTING)) {
         if (hd->gc > 0) hd->gc--;
-    } else if (in_full_set(c, hd)) {
-        start_full(c, hd, 1);
+    } else {
+        start_first(c, hd);
     }
 }
 
@@ -753,6 +761,12 @@ static int visit_full_decref(void **slot, void *arg)
     return 0;
 }
 
+static int visit_full_decref_now(void **slot, void *arg)
+{
+    if (*slot) decref_full(arg, *slot);
+    return 0;
+}
+
 static int subtract_block(void *block, void *arg)
 {
     full_ctx *c = arg;
@@ -761,7 +775,7 @@ static int subtract_block(void *block, void *arg)
         if (hd->gc == RC__UNTRACKED || !in_full_set(c, hd)) return 0;
         start_full(c, hd, 0);
     }
-    rc__type(hd)->traverse(rc__obj_of(hd), visit_full_decref, c);
+    rc__type(hd)->traverse(rc__obj_of(hd), c->decref, c);
     return 0;
 }
 
@@ -769,30 +783,43 @@ static int subtract_block(void *block, void *arg)
 #define RC_MARK_STACK_MAX SIZE_MAX /* debug builds set 16: every test runs the rescan */
 #endif
 
-static void mark_full(full_ctx *c, rc__head *hd)
+/* The stack's slow path, out of line so that the visitors below keep no
+ * registers for it: room for one more entry, or false. */
+static __attribute__((noinline)) bool grow_stack(full_ctx *c)
+{
+    size_t cap = c->cap ? 2 * c->cap : 4096;
+    if (cap > RC_MARK_STACK_MAX) cap = RC_MARK_STACK_MAX;
+    void **ns = cap > c->cap ? realloc(c->stack, cap * sizeof *ns) : NULL;
+    if (!ns) return false;
+    c->stack = ns;
+    c->cap = cap;
+    return true;
+}
+
+static inline void mark_full(full_ctx *c, rc__head *hd)
 {
     rc__clr(hd, RC__F_COLLECTING);
     c->marked++;
-    if (c->top == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 4096;
-        if (cap > RC_MARK_STACK_MAX) cap = RC_MARK_STACK_MAX;
-        void **ns = cap > c->cap ? realloc(c->stack, cap * sizeof *ns) : NULL;
-        if (!ns) {
-            hd->gc = RC__GC_PENDING;
-            c->overflow = true;
-            return;
-        }
-        c->stack = ns;
-        c->cap = cap;
+    if (RC_UNLIKELY(c->top == c->cap) && !grow_stack(c)) {
+        hd->gc = RC__GC_PENDING;
+        c->overflow = true;
+        return;
     }
     hd->gc = RC__GC_OLD;
     c->stack[c->top++] = rc__obj_of(hd);
 }
 
+static __attribute__((noinline)) void mark_reached(full_ctx *c, rc__head *hd)
+{
+    mark_full(c, hd);
+}
+
+/* Out of line, the marking: once per object, where the test runs once per
+ * reference. */
 static inline void reach_full(full_ctx *c, void *t)
 {
     rc__head *hd = RC__HEAD(t);
-    if (rc__has(hd, RC__F_COLLECTING)) mark_full(c, hd);
+    if (rc__has(hd, RC__F_COLLECTING)) mark_reached(c, hd);
 }
 
 static int visit_full_reach(void **slot, void *arg)
@@ -803,6 +830,12 @@ static int visit_full_reach(void **slot, void *arg)
     return 0;
 }
 
+static int visit_full_reach_now(void **slot, void *arg)
+{
+    if (*slot) reach_full(arg, *slot);
+    return 0;
+}
+
 /* Scans the stack empty, then what waits in the ring, until both are. */
 static void drain_full(full_ctx *c)
 {
@@ -810,7 +843,7 @@ static void drain_full(full_ctx *c)
         while (c->top > 0) {
             void *o = c->stack[--c->top];
             if (c->top > 0) prefetch(c->stack[c->top - 1]);
-            rc__type(RC__HEAD(o))->traverse(o, visit_full_reach, c);
+            rc__type(RC__HEAD(o))->traverse(o, c->reach, c);
         }
         bool any = false;
         for (unsigned k = 0; k < RING; k++) {
@@ -842,7 +875,7 @@ static int rescan_block(void *block, void *arg)
     rc__head *hd = rc__head_of_block(block);
     if (hd->gc == RC__GC_PENDING && !rc__has(hd, RC__F_COLLECTING)) {
         hd->gc = RC__GC_OLD;
-        rc__type(hd)->traverse(rc__obj_of(hd), visit_full_reach, c);
+        rc__type(hd)->traverse(rc__obj_of(hd), c->reach, c);
         drain_full(c);
     }
     return 0;
@@ -886,7 +919,12 @@ static int gather_block(void *block, void *arg)
  * every survivor is paged old (counted in live[OLD]). */
 static uint32_t find_garbage_full(rc_heap *h, uint32_t young_end)
 {
-    full_ctx c = {.h = h, .young_end = young_end, .rg = {{0}, 0, h, 0, 0}};
+    /* At most RC_RING_MIN objects (a small heap) are mostly in cache
+     * already: the ring would be pure overhead, as in subtract_refs. */
+    bool far = young_end + h->live[RC__OLD] + h->live[RC__PENDING] > RC_RING_MIN;
+    full_ctx c = {.h = h, .young_end = young_end, .rg = {{0}, 0, h, 0, 0},
+                  .decref = far ? visit_full_decref : visit_full_decref_now,
+                  .reach = far ? visit_full_reach : visit_full_reach_now};
     /* A. */
     rc__alloc_walk(h->alloc, subtract_block, &c);
     for (unsigned k = 0; k < RING; k++)
@@ -1055,8 +1093,9 @@ static uint32_t gen_start(const rc_heap *h, int generation)
  * the band after `generation`, the newcomers the new gen0.  Survivors of a
  * young collection stay in the array as gen1; those of a gen1 collection
  * are paged as pending, those of a full one as old (their gc word says
- * so: find_garbage_full marked most of them already; here, those the
- * legacy and resurrection steps kept).  The newcomers slide down. */
+ * so; find_garbage_full marked most of them already, and here those the
+ * legacy and resurrection steps kept; a full collection that paged the
+ * old bands in marks them all here).  The newcomers slide down. */
 static void close_collection(rc_heap *h, int generation, uint32_t s, uint32_t e)
 {
     /* Every survivor already has gc == i and COLLECTING clear (find_roots
@@ -1100,8 +1139,17 @@ static void close_collection(rc_heap *h, int generation, uint32_t s, uint32_t e)
         h->live[RC__PENDING] += survivors;
         h->live[RC__GEN1] = 0;
         break;
-    default: /* find_garbage_full counted the marked ones */
-        h->live[RC__OLD] += survivors;
+    default:
+        if (h->bands_in == RC__GEN1) { /* find_garbage_full counted the marked ones */
+            h->live[RC__OLD] += survivors;
+            break;
+        }
+        /* rc__collect paged the old bands in: every survivor is marked old
+         * above and has left the array with the rest. */
+        h->live[RC__OLD] = survivors;
+        h->live[RC__PENDING] = h->live[RC__GEN1] = 0;
+        for (int b = RC__FROZEN; b <= RC__GEN1; b++) h->band[b] = 0;
+        h->bands_in = RC__GEN1;
         break;
     }
     h->band[RC__GEN0] = old_end;
@@ -1122,7 +1170,7 @@ static gc_result collect_main(rc_heap *h, int generation, uint32_t s, uint32_t e
      * collection does them over the pages: its survivors are paged old
      * at once, its garbage is objs[0..e), the newcomers follow. */
     uint32_t e = end, r;
-    if (generation == 2) {
+    if (generation == 2 && h->bands_in == RC__GEN1) {
         r = s = 0;
         e = end = find_garbage_full(h, end);
     } else {
@@ -1225,6 +1273,13 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
         h->young_peak = h->len;
         h->shrink_below = rc__shrink_mark(h);
     }
+    /* A full collection of few old objects (at most RC_RING_MIN, the size
+     * below which the heap is mostly in cache) brings them into the array
+     * and runs the young collections' steps: one walk of the pages instead
+     * of find_garbage_full's three or four, and 8 bytes a slot for a
+     * moment.  Without the memory for that, it runs in place. */
+    if (generation == 2 && h->live[RC__OLD] + h->live[RC__PENDING] <= RC_RING_MIN)
+        (void)rc__page_in(h, RC__OLD);
     h->collecting = true;
     rc__update_trigger(h); /* closes the allocator's gate until the end */
     /* The set is fixed before any callback runs: what they create waits. */
