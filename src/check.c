@@ -109,7 +109,7 @@ static int check_paged(void *block, void *arg)
         complain(p->c, "tracked object's index points past the array:", o);
         return 0;
     }
-    int b = hd->gc == RC__GC_FROZEN ? RC__FROZEN : hd->gc == RC__GC_PENDING ? RC__PENDING : RC__OLD;
+    int b = rc__paged_band(hd->gc);
     if (b >= h->bands_in) complain(p->c, "paged object of a band the array holds:", o);
     p->live[b]++;
     check_tracked(p->c, o);

@@ -178,16 +178,10 @@ static inline bool in_array(const rc_heap *h, const rc__head *hd)
     return hd->gc < h->len;
 }
 
-/* The band a paged object's gc word names. */
-static inline int paged_band(uint32_t gc)
-{
-    return gc == RC__GC_FROZEN ? RC__FROZEN : gc == RC__GC_PENDING ? RC__PENDING : RC__OLD;
-}
-
 int rc__band_of_obj(const rc_heap *h, const rc__head *hd)
 {
     if (hd->gc == RC__UNTRACKED) return -1;
-    return in_array(h, hd) ? rc__band_of(h, hd->gc) : paged_band(hd->gc);
+    return in_array(h, hd) ? rc__band_of(h, hd->gc) : rc__paged_band(hd->gc);
 }
 
 typedef struct page_in_ctx {
@@ -206,7 +200,7 @@ static int place_block(void *block, void *arg)
     if (g == RC__UNTRACKED) return 0;
     void *o = rc__obj_of(hd);
     if (g >= c->young_lo && g < c->young_hi) return 0;
-    int b = paged_band(g);
+    int b = rc__paged_band(g);
     if (b < c->from) return 0;
     if (c->next[b] == c->end[b]) { /* more than live[b] say: a broken count */
         c->overflow = true;
@@ -287,7 +281,7 @@ static int walk_paged(void *block, void *arg)
     walk_ctx *c = arg;
     rc__head *hd = rc__head_of_block(block);
     if (hd->gc == RC__UNTRACKED || !rc__visible(hd) || in_array(c->h, hd)) return 0;
-    return c->bands >> paged_band(hd->gc) & 1 ? c->fn(rc__obj_of(hd), c->arg) : 0;
+    return c->bands >> rc__paged_band(hd->gc) & 1 ? c->fn(rc__obj_of(hd), c->arg) : 0;
 }
 
 int rc__walk_tracked(rc_heap *h, unsigned bands, int (*fn)(void *obj, void *arg), void *arg)
@@ -414,7 +408,7 @@ void rc__untrack_old(rc_heap *h, rc__head *hd)
     hd->gc = RC__UNTRACKED;
     if (i >= h->len) {
         /* Paged: no slot, no hole; the count of its band is all. */
-        h->live[paged_band(i)]--;
+        h->live[rc__paged_band(i)]--;
         return;
     }
     h->objs[i] = NULL;

@@ -359,10 +359,25 @@ RC_INLINE bool rc__untrack_young(rc_heap *h, rc__head *hd)
     if (RC_UNLIKELY(h->len < h->shrink_below)) rc__maybe_shrink(h);
     return true;
 }
-/* Untracks hd, tracked or not (a no-op then). */
+/* The band a paged object's gc word names. */
+static inline int rc__paged_band(uint32_t gc)
+{
+    return gc == RC__GC_FROZEN ? RC__FROZEN : gc == RC__GC_PENDING ? RC__PENDING : RC__OLD;
+}
+/* Untracks hd, tracked or not (a no-op then).  A paged object (gc one of
+ * the three marks, not in a collection's set) just leaves its band's
+ * count, inline: an old object's death by counting is the common case of
+ * a program that keeps its data a while. */
 RC_INLINE void rc__untrack(rc_heap *h, rc__head *hd)
 {
-    if (!rc__untrack_young(h, hd)) rc__untrack_old(h, hd);
+    if (rc__untrack_young(h, hd)) return;
+    uint32_t i = hd->gc;
+    if (i >= RC__GC_OLD && i != RC__UNTRACKED && !rc__has(hd, RC__F_COLLECTING)) {
+        h->live[rc__paged_band(i)]--;
+        hd->gc = RC__UNTRACKED;
+        return;
+    }
+    rc__untrack_old(h, hd);
 }
 RC_INTERNAL void rc__maybe_collect(rc_heap *h);          /* automatic trigger */
 RC_INTERNAL long rc__collect(rc_heap *h, int generation, bool automatic);
