@@ -87,6 +87,8 @@
  *   a.committed == Σ small segments (hdr_bytes + Σ page_bytes over used
  *                  and dirty pages: 64 KiB, page 0 less hdr_bytes)
  *                + Σ big segments' mapped bytes (+ big_cache_bytes)
+ *   the big cache's list (big_newest .. big_oldest, linked both ways) holds
+ *          nbig_cache freed big segments of big_cache_bytes in all
  *   a.dirty     == Σ popcount(s.dirty_mask); after each release_page,
  *                  a.dirty <= dirty_budget(a)
  *                  (max(DIRTY_MAX, a.in_use / 4 / 64 KiB, a.hold))
@@ -123,10 +125,13 @@
  * goes back in a batch.  An empty segment is kept while its backed pages are
  * within the budget; else it is unmapped, except one per allocator kept
  * (decommitted) to avoid map/unmap churn.  A big block's segment is unmapped when freed,
- * unless the cache of freed big segments has room (at most BIG_CACHE_N of
- * at most BIG_CACHE_MAX each, BIG_CACHE_BYTES in all): a collection that
- * frees many buffers at once then feeds the next allocations without a
- * system call or a page fault.  A
+ * unless the cache of freed big segments (of at most BIG_CACHE_MAX each, a
+ * list newest first, of which allocation looks at BIG_CACHE_SCAN) has room:
+ * its budget is BIG_CACHE_BYTES, or the purge delay's if larger, and an
+ * unmapped big segment that is mapped again teaches the hold like a small
+ * page (big_cache_budget): a collection that frees many buffers at once
+ * then feeds the next allocations without a system call or a page fault.
+ * Every window's end trims the cache to its budget, oldest first.  A
  * class keeps its last page even when empty, so alloc/free ping-pong never
  * reaches the system.
  *
@@ -395,6 +400,16 @@ static segment *segment_for_page(rc__alloc *a)
 }
 
 static void purge_tick(rc__alloc *a);
+static void trim_big_cache(rc__alloc *a);
+
+/* A fresh mapping of n pages' worth while pages returned lately are owed
+ * (a->purged): a refault, which teaches the purge delay to hold n more. */
+static void refaulted(rc__alloc *a, size_t n)
+{
+    size_t k = n < a->purged ? n : a->purged;
+    a->purged -= k;
+    a->hold += k;
+}
 
 /* A fresh page for class c, not yet queued; NULL if the system refuses. */
 static page *take_page(rc__alloc *a, unsigned c)
@@ -416,10 +431,7 @@ static page *take_page(rc__alloc *a, unsigned c)
         a->reused++;
     } else {
         a->committed += page_bytes(a, i);
-        if (a->purged) { /* a refault: hold one more page next time */
-            a->purged--;
-            a->hold++;
-        }
+        refaulted(a, 1);
     }
     if (s->used_pages++ == 0)
         a->empty_segs--;
@@ -478,6 +490,18 @@ static size_t dirty_budget(const rc__alloc *a)
     return b > DIRTY_MAX ? b : DIRTY_MAX;
 }
 
+/* Bytes of freed big segments kept for reuse (the big cache): the larger of
+ * BIG_CACHE_BYTES and the purge delay's budget — so a program that frees
+ * many buffers at once and allocates them again (a collection of request
+ * cycles holding 64 KiB buffers, bench/balloon.c's server) learns to keep
+ * them, as it learns to keep small pages, instead of unmapping and mapping
+ * (and faulting in) each one again. */
+static size_t big_cache_budget(const rc__alloc *a)
+{
+    size_t b = dirty_budget(a) * PG_SIZE;
+    return b > BIG_CACHE_BYTES ? b : BIG_CACHE_BYTES;
+}
+
 static uint64_t coarse_ns(void)
 {
     struct timespec ts;
@@ -528,6 +552,7 @@ static void purge_tick(rc__alloc *a)
     a->purged /= 2;
     size_t budget = dirty_budget(a);
     if (a->dirty > budget) trim_dirty(a, budget);
+    trim_big_cache(a);
 }
 
 /* s has no page in use any more: keep it with its backed pages while they
@@ -665,23 +690,66 @@ SLOW static page *next_page(rc__alloc *a, unsigned c)
     return pg;
 }
 
+/* A big segment of `bytes` in the purge delay's unit, pages (rounded up:
+ * a 64 KiB buffer's segment is one page and a header). */
+static size_t big_pages(size_t bytes)
+{
+    return (bytes + PG_SIZE - 1) / PG_SIZE;
+}
+
+/* s leaves the big cache (to be reused or unmapped). */
+static void uncache_big(rc__alloc *a, segment *s)
+{
+    if (s->newer)
+        s->newer->older = s->older;
+    else
+        a->big_newest = s->older;
+    if (s->older)
+        s->older->newer = s->newer;
+    else
+        a->big_oldest = s->newer;
+    a->nbig_cache--;
+    a->big_cache_bytes -= s->size;
+}
+
+/* A freed big segment goes back to the system; the purge delay remembers
+ * its pages, as it does small pages' (dirty_budget), if the cache could
+ * have kept it. */
+static void unmap_big(rc__alloc *a, segment *s)
+{
+    a->committed -= s->size;
+    if (s->size <= BIG_CACHE_MAX)
+        a->purged += big_pages(s->size);
+    unmap(s, s->size);
+}
+
+/* Unmaps the oldest cached big segments until the cache is within its
+ * budget. */
+static void trim_big_cache(rc__alloc *a)
+{
+    size_t budget = big_cache_budget(a);
+    while (a->big_oldest && a->big_cache_bytes > budget) {
+        segment *s = a->big_oldest;
+        uncache_big(a, s);
+        unmap_big(a, s);
+    }
+}
+
 SLOW static void *alloc_big(rc__alloc *a, size_t size)
 {
     if (size > SIZE_MAX / 2)
         return NULL;
     size_t map = round_up(BIG_HDR + size, a->os_page);
-    /* The smallest cached segment that fits, wastes at most half and keeps
-     * within the limit; else a fresh mapping of just the size asked. */
+    /* Of the BIG_CACHE_SCAN newest cached segments, the smallest that fits,
+     * wastes at most half and keeps within the limit; else a fresh mapping
+     * of just the size asked. */
     segment *s = NULL;
-    unsigned at = 0;
-    for (unsigned k = 0; k < a->nbig_cache; k++) {
-        segment *c = a->big_cache[k];
+    int looked = 0;
+    for (segment *c = a->big_newest; c && looked < BIG_CACHE_SCAN; c = c->older, looked++) {
         size_t cb = c->pages[0].bsize;
         if (cb >= size && cb / 2 <= size && a->in_use + cb <= a->limit &&
-            (!s || cb < s->pages[0].bsize)) {
+            (!s || cb < s->pages[0].bsize))
             s = c;
-            at = k;
-        }
     }
     if (s)
         map = s->size;
@@ -689,13 +757,14 @@ SLOW static void *alloc_big(rc__alloc *a, size_t size)
     if (a->in_use + usable > a->limit || !reserve_slot(a))
         return NULL;
     if (s) {
-        a->big_cache[at] = a->big_cache[--a->nbig_cache];
-        a->big_cache_bytes -= s->size;
+        uncache_big(a, s);
         s->pages[0].epoch = a->epoch;
     } else {
         s = (segment *)map_aligned(a, map);
         if (!s)
             return NULL;
+        if (map <= BIG_CACHE_MAX)
+            refaulted(a, big_pages(map));
         huge_pages(s, map);
         s->owner = a->owner;
         s->alloc = a;
@@ -773,14 +842,19 @@ SLOW static void free_big(rc__alloc *a, segment *s, void *p)
     a->big_bytes -= pg->bsize;
     rc__block_given(a, p, pg->bsize);
     remove_segment(a, s);
-    if (a->nbig_cache < BIG_CACHE_N && s->size <= BIG_CACHE_MAX &&
-        a->big_cache_bytes + s->size <= BIG_CACHE_BYTES) {
-        a->big_cache[a->nbig_cache++] = s;
+    if (s->size <= BIG_CACHE_MAX && a->big_cache_bytes + s->size <= big_cache_budget(a)) {
+        s->older = a->big_newest;
+        s->newer = NULL;
+        if (s->older)
+            s->older->newer = s;
+        else
+            a->big_oldest = s;
+        a->big_newest = s;
+        a->nbig_cache++;
         a->big_cache_bytes += s->size;
         return;
     }
-    a->committed -= s->size;
-    unmap(s, s->size);
+    unmap_big(a, s);
 }
 
 /* pg has no live block left: its blocks in the class's stack go back to
@@ -953,6 +1027,14 @@ static void validate(const rc__alloc *a)
         VALID(used_pages == s->used_pages);
         empty += used_pages == 0;
     }
+    size_t ncached = 0, cached_bytes = 0;
+    for (const segment *s = a->big_newest; s; s = s->older) {
+        VALID(s->big && s->pages[0].used == 0 && s->size <= BIG_CACHE_MAX);
+        VALID(s->older ? s->older->newer == s : a->big_oldest == s);
+        ncached++;
+        cached_bytes += s->size;
+    }
+    VALID(ncached == a->nbig_cache && cached_bytes == a->big_cache_bytes);
     committed += a->big_cache_bytes;
     VALID(in_use == a->in_use);
     VALID(committed == a->committed);
@@ -1183,8 +1265,10 @@ void rc__alloc_destroy(rc__alloc *a)
     rc__track_pool_destroy(a);
     for (size_t i = 0; i < a->nsegs; i++)
         unmap(a->segs[i], a->segs[i]->size);
-    for (unsigned i = 0; i < a->nbig_cache; i++)
-        unmap(a->big_cache[i], a->big_cache[i]->size);
+    for (segment *s = a->big_newest, *next; s; s = next) {
+        next = s->older;
+        unmap(s, s->size);
+    }
     free(a->segs);
     free(a);
 }

@@ -33,8 +33,10 @@
 #define DIRTY_MAX     8                                 /* empty pages kept backed */
 #define HOLD_WINDOW_NS 1000000000u                      /* the purge delay's window: 1 s */
 #define BIG_CACHE_MAX   ((size_t)1 << 20)  /* largest big segment kept        */
-#define BIG_CACHE_N     128                /* big segments kept at most       */
-#define BIG_CACHE_BYTES ((size_t)8 << 20)  /* and their bytes at most         */
+#define BIG_CACHE_BYTES ((size_t)8 << 20)  /* their bytes at least kept (more:
+                                              the purge delay's budget)       */
+#define BIG_CACHE_SCAN  16                 /* cached segments looked at per
+                                              allocation, newest first        */
 #define TC_MAX        32                                /* recently freed blocks per class */
 #define BIG_CLASS     NCLASSES                          /* the class of a big block's page */
 
@@ -92,6 +94,8 @@ typedef struct rc__segment {
     uint64_t   dirty_mask; /* free pages still backed */
     uint32_t   used_pages;
     bool       big;
+    struct rc__segment *newer, *older; /* the big cache's list (freed big
+                                           segments only) */
     rc__page   pages[PAGES];             /* a big segment has pages[0] only */
 } rc__segment;
 
@@ -130,8 +134,9 @@ struct rc__alloc {
     rc__segment **segs;           /* every mapped segment but big_cache's, by address */
     size_t     nsegs, capsegs;
     rc__segment *filling;        /* where new pages come from */
-    rc__segment *big_cache[BIG_CACHE_N]; /* freed big segments kept for reuse */
-    unsigned   nbig_cache;
+    rc__segment *big_newest, *big_oldest; /* freed big segments kept for
+                                             reuse, newest first */
+    size_t     nbig_cache;
     size_t     big_cache_bytes;
     size_t     committed;      /* bytes_from_os */
     size_t     dirty;          /* empty pages still backed */
