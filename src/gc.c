@@ -1259,8 +1259,12 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
 {
     /* Nothing nests; and once rc_heap_free is releasing everything, its
      * walk owns every block: a collection asked for by a release there
-     * collects nothing (rc_heap_free, step 2). */
-    if (h->collecting || h->dying || !rc__enter(h, "collect")) return 0;
+     * collects nothing (rc_heap_free, step 2).  Nor does one while the
+     * dominator tool holds the paged bands in the array with its scratch
+     * in their gc words (bands_in below gen1 outside a collection): it
+     * allocates nothing from the heap, so none should be asked for. */
+    if (h->collecting || h->dying || h->bands_in != RC__GEN1 || !rc__enter(h, "collect"))
+        return 0;
     /* The young bands' peak sets the array's floor (the end of a full
      * collection starts the count again). */
     if (h->len > h->young_peak) {

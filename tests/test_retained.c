@@ -507,6 +507,62 @@ TEST(retained_bad_input)
     rc_heap_free(other);
 }
 
+/* A traverse that asks for a full collection (a misuse: traverse must
+ * change nothing) while the dominator tree is built, when armed.  The
+ * tree holds every tracked object in the tracked array with its scratch in
+ * their gc words: the collection must not run (rc__collect refuses), and
+ * the heap comes out whole, frozen and old objects where they were. */
+static rc_heap *collect_from_traverse;
+static int collect_calls, collect_found;
+static int collecting_traverse(void *obj, rc_visit_fn visit, void *arg)
+{
+    if (collect_from_traverse) {
+        collect_calls++;
+        collect_found += (int)rc_gc_collect(collect_from_traverse, 2);
+    }
+    return vec_traverse(obj, visit, arg);
+}
+static const rc_type coll_vec_type = {"collecting vec", sizeof(vec), collecting_traverse,
+                                      NULL, NULL, 0};
+
+TEST(retained_tree_refuses_a_collection_its_traverse_asks_for)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h != NULL);
+    vec *frozen = rc_new_var(h, &coll_vec_type, sizeof(vec));
+    rc_gc_freeze(h);
+    vec *old = rc_new_var(h, &coll_vec_type, sizeof(vec));
+    REQUIRE(frozen && old);
+    rc_gc_collect(h, 2); /* old is paged old now */
+    vec *a = rc_new_var(h, &coll_vec_type, sizeof(vec) + sizeof(void *));
+    vec *b = rc_new_var(h, &coll_vec_type, sizeof(vec) + sizeof(void *));
+    REQUIRE(a && b);
+    a->n = b->n = 1;
+    a->s[0] = b; /* a young cycle: a's reference to b is the one b came with */
+    b->s[0] = a;
+    rc_incref(a); /* a: the local's reference, and b's */
+    rc_gen_stats before[3], after[3];
+    rc_gc_get_stats(h, before);
+    collect_from_traverse = h;
+    rc_retainer top[4];
+    CHECK_GE(rc_top_retainers(h, top, 4), 1);
+    collect_from_traverse = NULL;
+    CHECK_GE(collect_calls, 1);
+    CHECK_EQ(collect_found, 0);
+    rc_gc_get_stats(h, after);
+    CHECK_UEQ(after[2].collections, before[2].collections);
+    CHECK_EQ(rc_heap_check(h, stderr), 0);
+    CHECK_UEQ(rc_gc_get_freeze_count(h), 1);
+    CHECK_UEQ(after[2].tracked, 1);
+    CHECK(rc_is_tracked(old) && rc_is_tracked(frozen));
+    rc_decref(a); /* the cycle is garbage now, and is found */
+    CHECK_EQ(rc_gc_collect(h, 2), 2);
+    CHECK_EQ(rc_heap_check(h, stderr), 0);
+    rc_decref(old);
+    rc_decref(frozen);
+    rc_heap_free(h);
+}
+
 /* ------------------------------------------------------------------ */
 /* Where the tools show retained sizes                                 */
 /* ------------------------------------------------------------------ */
