@@ -51,17 +51,12 @@ typedef struct refs_ctx {
     bool           failed;   /* no memory for the map: skip the comparison */
 } refs_ctx;
 
-static bool in_array(const rc_heap *h, const void *p)
-{
-    return RC__HEAD(p)->gc < h->len;
-}
-
 static int visit_tally(void **slot, void *arg)
 {
     refs_ctx *r = arg;
     void *p = *slot;
     if (!p || rc_heap_of(p) != r->h || RC__HEAD(p)->gc == RC__UNTRACKED) return 0;
-    if (in_array(r->h, p)) {
+    if (rc__in_array(r->h, RC__HEAD(p))) {
         r->internal[RC__HEAD(p)->gc]++;
         return 0;
     }
@@ -96,7 +91,7 @@ static int check_paged(void *block, void *arg)
     rc__head *hd = rc__head_of_block(block);
     void *o = rc__obj_of(hd);
     if (hd->gc == RC__UNTRACKED) return 0;
-    if (in_array(h, o)) {
+    if (rc__in_array(h, hd)) {
         if (!p->r && h->objs[hd->gc] != o) complain(p->c, "tracked object's index is wrong:", o);
         return 0;
     }
@@ -121,7 +116,7 @@ static int tally_paged(void *block, void *arg)
     refs_ctx *r = arg;
     rc__head *hd = rc__head_of_block(block);
     void *o = rc__obj_of(hd);
-    if (hd->gc != RC__UNTRACKED && !in_array(r->h, o) && rc__is_container(rc__type(hd)))
+    if (hd->gc != RC__UNTRACKED && !rc__in_array(r->h, hd) && rc__is_container(rc__type(hd)))
         rc__type(hd)->traverse(o, visit_tally, r);
     return 0;
 }

@@ -173,15 +173,10 @@ void rc__track_frozen(rc_heap *h, rc__head *hd)
 /* Paging the old bands in and out                                     */
 /* ------------------------------------------------------------------ */
 
-static inline bool in_array(const rc_heap *h, const rc__head *hd)
-{
-    return hd->gc < h->len;
-}
-
 int rc__band_of_obj(const rc_heap *h, const rc__head *hd)
 {
     if (hd->gc == RC__UNTRACKED) return -1;
-    return in_array(h, hd) ? rc__band_of(h, hd->gc) : rc__paged_band(hd->gc);
+    return rc__in_array(h, hd) ? rc__band_of(h, hd->gc) : rc__paged_band(hd->gc);
 }
 
 typedef struct page_in_ctx {
@@ -280,7 +275,7 @@ static int walk_paged(void *block, void *arg)
 {
     walk_ctx *c = arg;
     rc__head *hd = rc__head_of_block(block);
-    if (hd->gc == RC__UNTRACKED || !rc__visible(hd) || in_array(c->h, hd)) return 0;
+    if (hd->gc == RC__UNTRACKED || !rc__visible(hd) || rc__in_array(c->h, hd)) return 0;
     return c->bands >> rc__paged_band(hd->gc) & 1 ? c->fn(rc__obj_of(hd), c->arg) : 0;
 }
 
@@ -403,14 +398,11 @@ void rc__untrack_old(rc_heap *h, rc__head *hd)
         hd->gc = RC__UNTRACKED;
         return;
     }
+    /* In the array (rc__untrack took the paged objects; RC__UNTRACKED is
+     * past len too). */
     uint32_t i = hd->gc;
-    if (i == RC__UNTRACKED) return;
+    if (i >= h->len) return;
     hd->gc = RC__UNTRACKED;
-    if (i >= h->len) {
-        /* Paged: no slot, no hole; the count of its band is all. */
-        h->live[rc__paged_band(i)]--;
-        return;
-    }
     h->objs[i] = NULL;
     if (h->collecting) {
         if (i < h->coll_start) h->live[rc__band_of(h, i)]--;
@@ -510,6 +502,24 @@ static inline bool target_ok(const rc_heap *h, void *c)
     return true;
 }
 
+/* A pair of visitors for one step: NAME follows each reference through
+ * the ring (the target's header is worked on RING references later),
+ * NAME_now works on it at once (a range mostly in cache).  CTX is the
+ * step's context type, RING_OF(c) its ring, WORK(c, target) the step. */
+#define RING_VISITORS(name, ctx_t, ring_of, work)                          \
+    static int name(void **slot, void *arg)                                \
+    {                                                                      \
+        ctx_t *c_ = arg;                                                   \
+        void *t_ = *slot;                                                  \
+        if (t_ && (t_ = ring_push(ring_of(c_), t_))) work(c_, t_);         \
+        return 0;                                                          \
+    }                                                                      \
+    static int name##_now(void **slot, void *arg)                          \
+    {                                                                      \
+        if (*slot) work((ctx_t *)arg, *slot);                              \
+        return 0;                                                          \
+    }
+
 static inline void decref_one(const ring *rg, void *c)
 {
     rc__head *hd = RC__HEAD(c);
@@ -531,19 +541,8 @@ static inline void decref_one(const ring *rg, void *c)
     }
 }
 
-static int visit_decref(void **slot, void *arg)
-{
-    void *c = *slot;
-    if (c && (c = ring_push(arg, c))) decref_one(arg, c);
-    return 0;
-}
-
-static int visit_decref_now(void **slot, void *arg)
-{
-    void *c = *slot;
-    if (c) decref_one(arg, c);
-    return 0;
-}
+#define RING_SELF(rg) ((ring *)(rg))
+RING_VISITORS(visit_decref, ring, RING_SELF, decref_one)
 
 /* Steps 1 and 2 in one sweep of objs[lo..hi): each object's gc_refs starts
  * (gc = refcnt, COLLECTING) when the sweep or a reference reaches it first,
@@ -617,20 +616,8 @@ static inline void reach_one(reach_ctx *ctx, void *c)
     }
 }
 
-static int visit_reach(void **slot, void *arg)
-{
-    reach_ctx *ctx = arg;
-    void *c = *slot;
-    if (c && (c = ring_push(&ctx->rg, c))) reach_one(ctx, c);
-    return 0;
-}
-
-static int visit_reach_now(void **slot, void *arg)
-{
-    void *c = *slot;
-    if (c) reach_one(arg, c);
-    return 0;
-}
+#define RING_OF_CTX(c) (&(c)->rg)
+RING_VISITORS(visit_reach, reach_ctx, RING_OF_CTX, reach_one)
 
 /* Step 3b.  objs[lo..r) are known reachable; everything they reach that is
  * still COLLECTING joins them, breadth first, the prefix being the queue.
@@ -747,26 +734,14 @@ static inline void decref_full(full_ctx *c, void *t)
     }
 }
 
-static int visit_full_decref(void **slot, void *arg)
-{
-    full_ctx *c = arg;
-    void *t = *slot;
-    if (t && (t = ring_push(&c->rg, t))) decref_full(c, t);
-    return 0;
-}
-
-static int visit_full_decref_now(void **slot, void *arg)
-{
-    if (*slot) decref_full(arg, *slot);
-    return 0;
-}
+RING_VISITORS(visit_full_decref, full_ctx, RING_OF_CTX, decref_full)
 
 static int subtract_block(void *block, void *arg)
 {
     full_ctx *c = arg;
     rc__head *hd = rc__head_of_block(block);
     if (!rc__has(hd, RC__F_COLLECTING)) {
-        if (hd->gc == RC__UNTRACKED || !in_full_set(c, hd)) return 0;
+        if (!in_full_set(c, hd)) return 0;
         start_full(c, hd, 0);
     }
     rc__type(hd)->traverse(rc__obj_of(hd), c->decref, c);
@@ -816,19 +791,7 @@ static inline void reach_full(full_ctx *c, void *t)
     if (rc__has(hd, RC__F_COLLECTING)) mark_reached(c, hd);
 }
 
-static int visit_full_reach(void **slot, void *arg)
-{
-    full_ctx *c = arg;
-    void *t = *slot;
-    if (t && (t = ring_push(&c->rg, t))) reach_full(c, t);
-    return 0;
-}
-
-static int visit_full_reach_now(void **slot, void *arg)
-{
-    if (*slot) reach_full(arg, *slot);
-    return 0;
-}
+RING_VISITORS(visit_full_reach, full_ctx, RING_OF_CTX, reach_full)
 
 /* Scans the stack empty, then what waits in the ring, until both are. */
 static void drain_full(full_ctx *c)
@@ -888,8 +851,9 @@ static int spare_block(void *block, void *arg)
 }
 
 typedef struct gather_ctx {
-    rc_heap *h;
-    uint32_t next, end;
+    full_ctx *c;
+    rc_heap  *h;
+    uint32_t  next, end;
 } gather_ctx;
 
 static int gather_block(void *block, void *arg)
@@ -897,11 +861,8 @@ static int gather_block(void *block, void *arg)
     gather_ctx *g = arg;
     rc__head *hd = rc__head_of_block(block);
     if (!rc__has(hd, RC__F_COLLECTING)) return 0;
-    if (g->next == g->end) { /* more than counted: a broken invariant */
-        rc__clr(hd, RC__F_COLLECTING);
-        hd->gc = RC__GC_OLD;
-        return 0;
-    }
+    /* More than counted (a broken invariant): it survives. */
+    if (g->next == g->end) return spare_block(block, g->c);
     g->h->objs[g->next] = rc__obj_of(hd);
     hd->gc = g->next++;
     return 0;
@@ -943,7 +904,7 @@ static uint32_t find_garbage_full(rc_heap *h, uint32_t young_end)
     if (newcomers > 0) memmove(h->objs + G, h->objs + young_end, newcomers * sizeof *h->objs);
     for (uint32_t i = G; i < G + newcomers; i++)
         if (h->objs[i]) RC__HEAD(h->objs[i])->gc = i;
-    gather_ctx g = {h, 0, G};
+    gather_ctx g = {&c, h, 0, G};
     if (G > 0) rc__alloc_walk(h->alloc, gather_block, &g);
 #if RC__PREFIX
     if (g.next != G) {

@@ -36,8 +36,9 @@ typedef rc_impl_head rc__head;
  *
  *   refcnt  strong references (32 bits).
  *   gc      untracked: RC__UNTRACKED.  Tracked: the object's index in
- *           heap->objs if it is there (young objects, and everything
- *           during a full collection); else the object is "paged" (kept
+ *           heap->objs if it is there (young objects; during a small full
+ *           collection, and the dominator tool, every one); else the
+ *           object is "paged" (kept
  *           only by its page, found by walking the allocator) and the word
  *           says its band: RC__GC_FROZEN, RC__GC_PENDING or RC__GC_OLD
  *           (all above any index, so "in the array" is just gc < len).
@@ -175,11 +176,13 @@ RC_INTERNAL void    rc__page_changed(rc__alloc *a, rc__page *pg);
  * band[GEN0]), gen0 objs[band[GEN0] .. len).  The older bands are "paged":
  * an object there is in no array, its gc word names its band (internal.h's
  * header comment), and whoever needs them walks the allocator's pages.  A
- * full collection (and the dominator tool) first brings them into the
- * array ahead of the young bands, in band order (rc__page_in: h->bands_in
- * is then RC__OLD, or RC__FROZEN with the frozen band too), and sends them
- * back at its end (rc__page_out): band b is then objs[band[b] ..
- * band[b+1]).  At rest h->bands_in == RC__GEN1 and band[0..GEN1] == 0.
+ * full collection of at most RC_RING_MIN old objects (gc.c), and the
+ * dominator tool, first bring them into the array ahead of the young
+ * bands, in band order (rc__page_in: h->bands_in is then RC__OLD, or
+ * RC__FROZEN with the frozen band too), and send them back at the end
+ * (close_collection, rc__page_out): band b is then objs[band[b] ..
+ * band[b+1]).  A larger full collection works on the pages in place.  At
+ * rest h->bands_in == RC__GEN1 and band[0..GEN1] == 0.
  *
  * Invariants (outside a collection's first steps; rc_heap_check verifies
  * them):
@@ -310,7 +313,8 @@ RC_INTERNAL int  rc__band_of_obj(const rc_heap *h, const rc__head *hd);
 RC_INTERNAL int  rc__walk_tracked(rc_heap *h, unsigned bands,
                                   int (*fn)(void *obj, void *arg), void *arg);
 RC_INTERNAL int  rc__reserve_track(rc_heap *h, size_t n); /* room for n more */
-/* rc__untrack for an object not in gen0, or during a collection. */
+/* rc__untrack for an object in the array but not in gen0, or during a
+ * collection; rc__untrack has taken the paged ones. */
 RC_INTERNAL void rc__untrack_old(rc_heap *h, rc__head *hd);
 /* After a collection that left tombstones: makes gen0 dense again and
  * sweeps the older bands if due (not during a collection). */
@@ -358,6 +362,11 @@ RC_INLINE bool rc__untrack_young(rc_heap *h, rc__head *hd)
     h->live[RC__GEN0]--;
     if (RC_UNLIKELY(h->len < h->shrink_below)) rc__maybe_shrink(h);
     return true;
+}
+/* Whether tracked object hd is in the array (else it is paged). */
+static inline bool rc__in_array(const rc_heap *h, const rc__head *hd)
+{
+    return hd->gc < h->len;
 }
 /* The band a paged object's gc word names. */
 static inline int rc__paged_band(uint32_t gc)
