@@ -95,7 +95,7 @@
  *   a.dirty > 0  => a.filling is NULL or has a backed free page, once
  *                  segment_for_page has chosen
  *   a.empty_segs == small segments with no page in use; all but one of
- *                  them hold backed pages
+ *                  them hold backed pages, and that one is not huge-paged
  *
  * Fast paths, inline in the object layer (alloc.h), no syscall, no lock, no
  * division; everything else is out of line here:
@@ -119,12 +119,16 @@
  * while such pages are within the budget (dirty_budget: DIRTY_MAX, a
  * quarter of the bytes in use, or the hold learned from pages returned and
  * then faulted in again, whichever is most — the purge delay); past that,
- * they are returned with MADV_DONTNEED down to half the budget, a run of
- * adjacent pages per call.  The hold decays window by window
+ * they are returned with MADV_DONTNEED down to half the budget: empty
+ * segments first (unmapped), then the wholly free upper halves of huge-
+ * paged segments, then a run of adjacent pages per call — a huge page is
+ * returned whole where it can be, since returning part of it splits it
+ * (decommit).  The hold decays window by window
  * (HOLD_WINDOW_NS) once the program stops reusing pages, and the surplus
  * goes back in a batch.  An empty segment is kept while its backed pages are
  * within the budget; else it is unmapped, except one per allocator kept
- * (decommitted) to avoid map/unmap churn.  A big block's segment is unmapped when freed,
+ * (decommitted) to avoid map/unmap churn if it is not huge-paged.  A big
+ * block's segment is unmapped when freed,
  * unless the cache of freed big segments (of at most BIG_CACHE_MAX each, a
  * list newest first, of which allocation looks at BIG_CACHE_SCAN) has room:
  * its budget is BIG_CACHE_BYTES, or the purge delay's if larger, and an
@@ -257,18 +261,19 @@ static char *map_aligned(rc__alloc *a, size_t size)
  * (GCBench with collection off: 11,760 faults, 0.135 s of sys, against
  * 3,630 and 0.06 s).  Only for a heap's second and later segments and big
  * blocks of at least 2 MiB, so that a small heap's resident memory stays
- * small.  A purge of part of a huge page splits it; nothing else changes.
- * The price: a heap's newest huge page is resident whole before its pages
- * are used, up to 2 MiB per heap (docs/DESIGN.md has the measured
- * alternative, pages backed as they are taken, and why it lost). */
-static void huge_pages(void *p, size_t size)
+ * small.  A purge of part of a huge page splits it for good (decommit says
+ * how purges avoid that).  The price: a heap's newest huge page is resident
+ * whole before its pages are used, up to 2 MiB per heap (docs/DESIGN.md has
+ * the measured alternative, pages backed as they are taken, and why it
+ * lost).  Whether it asked. */
+static bool huge_pages(void *p, size_t size)
 {
 #ifdef MADV_HUGEPAGE
-    if (size >= ((size_t)2 << 20))
-        madvise(p, size, MADV_HUGEPAGE);
+    return size >= ((size_t)2 << 20) && madvise(p, size, MADV_HUGEPAGE) == 0;
 #else
     (void)p;
     (void)size;
+    return false;
 #endif
 }
 
@@ -278,12 +283,29 @@ static void unmap(void *p, size_t size)
     munmap(p, size);
 }
 
-/* Gives the memory of small pages i .. i + n - 1 of s back (page 0's
- * without the header's OS pages); their next touch reads zeros.  `counted`
- * of them were backed empty pages (the others never were touched or were
- * returned already): the purge delay remembers them (dirty_budget). */
-static void decommit(rc__alloc *a, segment *s, unsigned i, unsigned n, uint64_t counted)
+/* A segment's upper 2 MiB half: pages 32-63. */
+#define UPPER_HALF (~(uint64_t)0 << (PAGES / 2))
+
+/* Gives the memory of `run`, adjacent free pages of small segment s, back
+ * (page 0's without the header's OS pages); their next touch reads zeros.
+ * Those of them that were backed empty pages (dirty) stop being so, and
+ * the purge delay remembers them (dirty_budget).
+ *
+ * In a segment backed by huge pages, a run that reaches into a wholly free
+ * upper half takes the whole half with it.  Returning part of a huge page
+ * splits it: the kernel then backs the rest of the half, and every later
+ * touch of it, 4 KiB per fault, while returning the whole 2 MiB frees its
+ * page table too, so that the next touch is one huge fault again (bench/
+ * alloc.c's cases, one process, each ending with every page empty: 2,300
+ * 4 KiB faults per 1M-object case, before).  The lower half holds the
+ * header, so returning its pages splits it whatever the run; trim_dirty
+ * takes wholly free upper halves and empty segments first for this reason. */
+static void decommit(rc__alloc *a, segment *s, uint64_t run)
 {
+    if (s->huge && (run & UPPER_HALF) && (s->free_mask & UPPER_HALF) == UPPER_HALF)
+        run |= UPPER_HALF;
+    unsigned i = (unsigned)__builtin_ctzll(run);
+    unsigned n = 64u - (unsigned)__builtin_clzll(run) - i;
     char *p = page_start(s, i);
     size_t size = (size_t)n << PG_SHIFT;
     if (i == 0) {
@@ -291,6 +313,9 @@ static void decommit(rc__alloc *a, segment *s, unsigned i, unsigned n, uint64_t 
         size -= a->hdr_bytes;
     }
     madvise(p, size, MADV_DONTNEED);
+    uint64_t counted = run & s->dirty_mask;
+    s->dirty_mask &= ~run;
+    a->dirty -= (size_t)__builtin_popcountll(counted);
     for (uint64_t m = counted; m; m &= m - 1)
         a->committed -= page_bytes(a, (unsigned)__builtin_ctzll(m));
     a->purged += (size_t)__builtin_popcountll(counted);
@@ -362,8 +387,7 @@ static segment *new_segment(rc__alloc *a)
     segment *s = (segment *)map_aligned(a, SEG_SIZE);
     if (!s)
         return NULL;
-    if (a->nsegs > 0)
-        huge_pages(s, SEG_SIZE);
+    s->huge = a->nsegs > 0 && huge_pages(s, SEG_SIZE);
     s->owner = a->owner;
     s->alloc = a;
     s->size = SEG_SIZE;
@@ -513,27 +537,44 @@ static uint64_t coarse_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Returns empty pages to the system until at most `target` stay backed, a
- * run of adjacent pages in one call; a segment left with nothing is
- * unmapped unless it is the only empty one. */
+/* Whether empty small segment s goes back to the system whole rather than
+ * page by page: unless it is the only empty one and not backed by huge
+ * pages (that one is kept, to spare a small heap map/unmap churn; a huge-
+ * paged one kept would be split, its next use faulted 4 KiB at a time). */
+static bool unmap_when_empty(const rc__alloc *a, const segment *s)
+{
+    return s->huge || a->empty_segs > 1;
+}
+
+/* Returns empty pages to the system until at most `target` stay backed:
+ * first empty segments, unmapped whole; then the wholly free upper halves
+ * of huge-paged segments, whole (decommit); then runs of adjacent pages, in
+ * address order, one call each. */
 static void trim_dirty(rc__alloc *a, size_t target)
 {
+    for (size_t k = 0; k < a->nsegs && a->dirty > target; k++) {
+        segment *s = a->segs[k];
+        if (!s->big && s->used_pages == 0 && s->dirty_mask && unmap_when_empty(a, s)) {
+            unmap_small(a, s);
+            k--; /* the table moved down */
+        }
+    }
+    for (size_t k = 0; k < a->nsegs && a->dirty > target; k++) {
+        segment *s = a->segs[k];
+        if (s->huge && (s->dirty_mask & UPPER_HALF) &&
+            (s->free_mask & UPPER_HALF) == UPPER_HALF)
+            decommit(a, s, UPPER_HALF);
+    }
     for (size_t k = 0; k < a->nsegs && a->dirty > target; k++) {
         segment *s = a->segs[k];
         while (s->dirty_mask && a->dirty > target) {
             unsigned i = (unsigned)__builtin_ctzll(s->dirty_mask), n = 0;
             uint64_t run = 0;
-            while (i + n < PAGES && (s->dirty_mask >> (i + n) & 1) && a->dirty > target) {
+            while (i + n < PAGES && (s->dirty_mask >> (i + n) & 1) && a->dirty - n > target) {
                 run |= (uint64_t)1 << (i + n);
-                a->dirty--;
                 n++;
             }
-            s->dirty_mask &= ~run;
-            decommit(a, s, i, n, run);
-        }
-        if (!s->big && s->used_pages == 0 && a->empty_segs > 1) {
-            unmap_small(a, s);
-            k--; /* the table moved down */
+            decommit(a, s, run);
         }
     }
 }
@@ -556,23 +597,20 @@ static void purge_tick(rc__alloc *a)
 }
 
 /* s has no page in use any more: keep it with its backed pages while they
- * are within the budget, else keep it (decommitted) if it is the only
- * empty one, else unmap it. */
+ * are within the budget, else unmap it, or keep it decommitted if
+ * !unmap_when_empty. */
 static void segment_emptied(rc__alloc *a, segment *s)
 {
     if (a->filling == s)
         a->filling = NULL; /* prefer fuller segments from now on */
     if (s->dirty_mask && a->dirty <= dirty_budget(a))
         return;
-    if (a->empty_segs > 1) {
+    if (unmap_when_empty(a, s)) {
         unmap_small(a, s);
         return;
     }
-    size_t dirty = (size_t)__builtin_popcountll(s->dirty_mask);
-    if (dirty)
-        decommit(a, s, 0, PAGES, s->dirty_mask);
-    a->dirty -= dirty;
-    s->dirty_mask = 0;
+    if (s->dirty_mask)
+        decommit(a, s, ~(uint64_t)0);
 }
 
 /* pg (used == 0, off its queue) goes back to its segment, backed; past the
@@ -589,12 +627,11 @@ static void release_page(rc__alloc *a, segment *s, page *pg)
     s->free_mask |= bit;
     size_t budget = dirty_budget(a);
     bool over = a->dirty >= budget;
+    s->dirty_mask |= bit;
+    a->dirty++;
     if (over && budget == DIRTY_MAX) {
-        decommit(a, s, i, 1, bit);
+        decommit(a, s, bit);
         over = false;
-    } else {
-        s->dirty_mask |= bit;
-        a->dirty++;
     }
     if (--s->used_pages == 0) { /* s may be unmapped from here on */
         a->empty_segs++;
@@ -985,7 +1022,7 @@ static size_t free_list_length(const page *pg)
  * rc__alloc_stats and rc__alloc_walk in debug builds. */
 static void validate(const rc__alloc *a)
 {
-    size_t in_use = 0, committed = 0, dirty = 0, empty = 0;
+    size_t in_use = 0, committed = 0, dirty = 0, empty = 0, unbacked_empty = 0;
     for (size_t k = 0; k < a->nsegs; k++) {
         segment *s = a->segs[k];
         VALID(k == 0 || a->segs[k - 1] < s);
@@ -1026,6 +1063,10 @@ static void validate(const rc__alloc *a)
         }
         VALID(used_pages == s->used_pages);
         empty += used_pages == 0;
+        if (used_pages == 0 && !s->dirty_mask) {
+            VALID(!s->huge);
+            unbacked_empty++;
+        }
     }
     size_t ncached = 0, cached_bytes = 0;
     for (const segment *s = a->big_newest; s; s = s->older) {
@@ -1040,6 +1081,7 @@ static void validate(const rc__alloc *a)
     VALID(committed == a->committed);
     VALID(dirty == a->dirty);
     VALID(empty == a->empty_segs);
+    VALID(unbacked_empty <= 1);
     VALID(a->tcn[BIG_CLASS] == TC_MAX);
     for (unsigned c = 0; c < NCLASSES; c++) {
         VALID(a->tcn[c] <= TC_MAX);

@@ -94,6 +94,9 @@ typedef struct rc__segment {
     uint64_t   dirty_mask; /* free pages still backed */
     uint32_t   used_pages;
     bool       big;
+    bool       huge;       /* small, asked for huge pages: each aligned 2 MiB
+                              half is one page of the system's (alloc.c,
+                              decommit) */
     struct rc__segment *newer, *older; /* the big cache's list (freed big
                                            segments only) */
     rc__page   pages[PAGES];             /* a big segment has pages[0] only */
