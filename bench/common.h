@@ -213,7 +213,7 @@ static inline void bench_emit(const char *kase, const char *fmt, ...)
  * calloc (what rc_new does: the memory comes zeroed).  -DALLOC_PAD=16 makes
  * every mimalloc request 16 bytes larger: recycle's memory footprint (its
  * header) with mimalloc's code, which splits recycle's distance to mimalloc
- * into what the header's bytes cost and what recycle's instructions cost. */
+ * into what the header's bytes cost and what recycle's code costs. */
 #if defined(SYS_MALLOC)
 #ifndef ALLOC_PAD
 #define ALLOC_PAD 0

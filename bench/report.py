@@ -334,13 +334,14 @@ def section_trees():
                   ratios(case, "recycle", "mimalloc", key="peak_rss"), 1.2)
 
 
-def split_by_header(case, var="recycle/off"):
-    """recycle's distance to mimalloc, split: mimalloc with recycle's 16-byte
-    header added to each request (mimalloc16) pays the header's bytes (cache
-    and TLB misses of a larger heap) with mimalloc's code; the rest of the
-    distance is recycle's instructions."""
-    whole, hdr = ratios(case, var, "mimalloc"), ratios(case, "mimalloc16", "mimalloc")
-    code = ratios(case, var, "mimalloc16")
+def split_by_header(case):
+    """recycle's distance to mimalloc with collection off, split: mimalloc with
+    recycle's 16-byte header added to each request (mimalloc16) pays the
+    header's bytes (cache and TLB misses of a larger heap) with mimalloc's
+    code; the rest of the distance is recycle's code."""
+    whole = ratios(case, "recycle/off", "mimalloc")
+    hdr = ratios(case, "mimalloc16", "mimalloc")
+    code = ratios(case, "recycle/off", "mimalloc16")
     if not (whole and hdr and code):
         return
     md.append("Where the distance to mimalloc with collection off (%s) comes from: the "
