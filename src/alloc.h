@@ -90,7 +90,8 @@ typedef struct rc__segment {
     rc_heap   *owner;
     rc__alloc *alloc;
     size_t     size;       /* bytes mapped */
-    uint64_t   free_mask;  /* pages given to no class (bit 0, the header, never) */
+    uint64_t   free_mask;  /* pages given to no class (page 0 too: its blocks
+                              follow the header) */
     uint64_t   dirty_mask; /* free pages still backed */
     uint32_t   used_pages;
     bool       big;
@@ -134,7 +135,8 @@ struct rc__alloc {
     rc__page  *cur[NCLASSES];  /* the page each class allocates from */
     rc_heap   *owner;
     rc__page  *head[NCLASSES], *tail[NCLASSES];
-    rc__segment **segs;           /* every mapped segment but big_cache's, by address */
+    rc__segment **segs;           /* every mapped segment but the big cache's, by
+                                     address */
     size_t     nsegs, capsegs;
     rc__segment *filling;        /* where new pages come from */
     rc__segment *big_newest, *big_oldest; /* freed big segments kept for
