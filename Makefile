@@ -44,11 +44,12 @@ RELEASE_ARGS  := -DCMAKE_BUILD_TYPE=RelWithDebInfo '-DCMAKE_C_FLAGS_RELWITHDEBIN
 # Debug builds follow every reference through the collector's prefetch ring
 # (RC_RING_MIN=0; release builds skip it for ranges of at most 16,384 slots),
 # and cap a full collection's mark stack at 16 entries (RC_MARK_STACK_MAX;
-# release builds grow it as far as memory allows, then rescan), so both
-# paths run the whole suite in CI.
+# release builds grow it as far as memory allows, then rescan), and page
+# at most 64 old objects into the array for a full collection (RC_PAGE_IN_MAX;
+# release builds 16,384), so both paths of each run the whole suite in CI.
 # make install: a release build of what gets installed, and nothing else.
 INSTALL_ARGS  := $(RELEASE_ARGS) -DRC_BUILD_TESTS=OFF -DRC_BUILD_EXAMPLES=OFF
-DEBUG_ARGS    := -DCMAKE_BUILD_TYPE=Debug '-DCMAKE_C_FLAGS_DEBUG=-O0 -g -DRC_RING_MIN=0 -DRC_MARK_STACK_MAX=16' \
+DEBUG_ARGS    := -DCMAKE_BUILD_TYPE=Debug '-DCMAKE_C_FLAGS_DEBUG=-O0 -g -DRC_RING_MIN=0 -DRC_MARK_STACK_MAX=16 -DRC_PAGE_IN_MAX=64' \
                  -DRC_DEBUG=ON -DRC_SANITIZE=OFF -DRC_VALGRIND=OFF
 ASAN_ARGS     := -DCMAKE_BUILD_TYPE=Debug '-DCMAKE_C_FLAGS_DEBUG=-O1 -g' \
                  -DRC_SANITIZE=ON -DRC_DEBUG=OFF -DRC_VALGRIND=OFF

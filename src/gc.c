@@ -332,30 +332,23 @@ static void compact(rc_heap *h, int from)
     rc__maybe_shrink(h);
 }
 
-/* The array's bands that get swept: every unfrozen one in it (at rest,
- * gen1 and gen0; the frozen band, in the array only inside the dominator
- * tool, is never swept). */
-static inline int sweep_from(const rc_heap *h)
-{
-    return h->bands_in > RC__OLD ? h->bands_in : RC__OLD;
-}
-
-/* Whether the swept bands' holes outnumber their live objects (plus
- * slack): a few loads, as an old object's death asks it every time. */
+/* The array's older band, gen1, is swept once its holes (with gen0's, none
+ * between collections) outnumber its live objects plus 4096.  Only ever
+ * asked at rest, when the array holds gen1 and gen0 alone: a death or an
+ * untrack (check_old_holes) and the end of a collection (rc__maybe_compact);
+ * the dominator tool, which brings the paged bands in, runs no user code. */
 static inline size_t swept_live(const rc_heap *h)
 {
-    size_t n = 0;
-    for (int b = sweep_from(h); b < RC__NBANDS; b++) n += h->live[b];
-    return n;
+    return h->live[RC__GEN1] + h->live[RC__GEN0];
 }
 
 static inline bool old_holes_due(const rc_heap *h)
 {
     size_t live = swept_live(h);
-    return h->len - h->band[sweep_from(h)] - live > live + 4096;
+    return h->len - h->band[RC__GEN1] - live > live + 4096;
 }
 
-/* The swept bands are swept once their holes outnumber their live objects
+/* Gen1 is swept once its holes outnumber the live objects of the array
  * plus 4096.  A gen1 object's death brings that at most two closer (one
  * hole more, one live less), so when it is not due, the next half of the
  * distance's deaths need not ask (h->hole_check counts them down).  Other
@@ -366,10 +359,10 @@ static inline bool old_holes_due(const rc_heap *h)
 static void check_old_holes(rc_heap *h)
 {
     if (old_holes_due(h)) {
-        compact(h, sweep_from(h)); /* gen0 did not change */
+        compact(h, RC__GEN1); /* gen0 did not change */
         return;
     }
-    size_t live = swept_live(h), holes = h->len - h->band[sweep_from(h)] - live;
+    size_t live = swept_live(h), holes = h->len - h->band[RC__GEN1] - live;
     size_t wait = (live + 4096 - holes) / 2;
     h->hole_check = wait < UINT32_MAX ? (uint32_t)wait : UINT32_MAX;
 }
@@ -384,7 +377,7 @@ static void check_old_holes(rc_heap *h)
  * paid for by at least as many frees; a hole costs 8 bytes until then. */
 void rc__maybe_compact(rc_heap *h)
 {
-    if (old_holes_due(h)) compact(h, sweep_from(h));
+    if (old_holes_due(h)) compact(h, RC__GEN1);
     else if (h->len - h->band[RC__GEN0] != h->live[RC__GEN0]) compact(h, RC__GEN0);
 }
 
@@ -461,6 +454,13 @@ static uint32_t update_refs(rc_heap *h, uint32_t lo, uint32_t hi)
 #define RING 16
 #ifndef RC_RING_MIN
 #define RC_RING_MIN 16384 /* debug builds set 0, so that every test runs the ring */
+#endif
+/* The most old objects a full collection pages into the array (rc__collect)
+ * rather than examining them in place (find_garbage_full).  Debug builds
+ * set 64, so that both ways run the suite under their checks (with 0 for
+ * RC_RING_MIN, the same bound would send every collection in place). */
+#ifndef RC_PAGE_IN_MAX
+#define RC_PAGE_IN_MAX 16384
 #endif
 typedef struct ring {
     void          *v[RING];
@@ -1069,7 +1069,7 @@ static void close_collection(rc_heap *h, int generation, uint32_t s, uint32_t e)
 #endif
         if (generation > 0) {
             RC__HEAD(o)->gc = generation == 1 ? RC__GC_PENDING : RC__GC_OLD;
-        } else if (generation == 0 && w != i) {
+        } else if (w != i) {
             /* Only those that slide down over a hole are touched. */
             RC__HEAD(o)->gc = w;
             h->objs[w] = o;
@@ -1232,12 +1232,12 @@ long rc__collect(rc_heap *h, int generation, bool automatic)
         h->young_peak = h->len;
         h->shrink_below = rc__shrink_mark(h);
     }
-    /* A full collection of few old objects (at most RC_RING_MIN, the size
-     * below which the heap is mostly in cache) brings them into the array
-     * and runs the young collections' steps: one walk of the pages instead
-     * of find_garbage_full's three or four, and 8 bytes a slot for a
-     * moment.  Without the memory for that, it runs in place. */
-    if (generation == 2 && h->live[RC__OLD] + h->live[RC__PENDING] <= RC_RING_MIN)
+    /* A full collection of few old objects (at most RC_PAGE_IN_MAX: a heap
+     * mostly in cache) brings them into the array and runs the young
+     * collections' steps: one walk of the pages instead of
+     * find_garbage_full's three or four, and 8 bytes a slot for a moment.
+     * Without the memory for that, it runs in place. */
+    if (generation == 2 && h->live[RC__OLD] + h->live[RC__PENDING] <= RC_PAGE_IN_MAX)
         (void)rc__page_in(h, RC__OLD);
     h->collecting = true;
     rc__update_trigger(h); /* closes the allocator's gate until the end */

@@ -176,7 +176,7 @@ RC_INTERNAL void    rc__page_changed(rc__alloc *a, rc__page *pg);
  * band[GEN0]), gen0 objs[band[GEN0] .. len).  The older bands are "paged":
  * an object there is in no array, its gc word names its band (internal.h's
  * header comment), and whoever needs them walks the allocator's pages.  A
- * full collection of at most RC_RING_MIN old objects (gc.c), and the
+ * full collection of at most RC_PAGE_IN_MAX old objects (gc.c), and the
  * dominator tool, first bring them into the array ahead of the young
  * bands, in band order (rc__page_in: h->bands_in is then RC__OLD, or
  * RC__FROZEN with the frozen band too), and send them back at the end

@@ -407,8 +407,10 @@ RC_INLINE void free_object(rc_heap *h, rc__head *hd, bool retrack, bool frozen)
         t->finalize(obj);
         if (--hd->refcnt != 0) {
             /* Resurrected: the finalizer stored a new reference. */
-            if (retrack && !rc_is_tracked(obj) && frozen) rc__track_frozen(h, hd);
-            else if (retrack && !rc_is_tracked(obj)) (void)rc__track(h, hd);
+            if (retrack && !rc_is_tracked(obj)) {
+                if (frozen) rc__track_frozen(h, hd);
+                else (void)rc__track(h, hd);
+            }
             return;
         }
     }
